@@ -1,0 +1,135 @@
+"""The incident as stored: the record every decision reads and returns.
+
+Plain frozen dataclasses with a JSON round trip, so the store can keep one
+document per incident and the issue can carry enough of it (hidden metadata)
+to rebuild a lost database. Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Severity = Literal["critical", "high", "medium", "low"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+
+Milestone = Literal["acknowledged", "contained", "fixed"]
+MILESTONES: tuple[Milestone, ...] = ("acknowledged", "contained", "fixed")
+
+Status = Literal["open", "acknowledged", "contained", "fixed", "closed"]
+
+ROLES: tuple[str, ...] = ("incident_commander", "mitigation_owner", "communications_owner",
+                          "security_owner")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    actor: str  # GitHub login, or "watchkeeper"
+    kind: str  # "detected", "occurrence", "checklist", "severity", "milestone", ...
+    text: str  # already-neutralised markdown-safe text is produced at render time
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    key: str  # dedup identity, e.g. "run:123:1", "pr:owner/repo#4", "deployment:99"
+    kind: str  # "workflow_run", "alert", "pull_request", "deployment", "commit", ...
+    title: str
+    url: str | None = None
+    identifiers: tuple[tuple[str, str], ...] = ()  # e.g. (("run_id", "123"), ("sha", "abc"))
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrences:
+    count: int = 1
+    last_at: datetime | None = None
+    last_url: str | None = None
+    last_commit: str | None = None
+    last_event_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str  # stable incident ID, e.g. "WK-0007"
+    fingerprint: str
+    repo: str  # repository the signal came from, "owner/name"
+    tracker_repo: str  # repository holding the incident issue
+    installation_id: int | None
+    severity: Severity
+    status: Status
+    rule: str  # the policy rule that opened it ("secret_scan", "dependabot_alert", ...)
+    source: str  # SourceKind of the opening signal
+    title: str  # untrusted summary of what failed (raw)
+    detected_at: datetime  # the signal's own time: the SLA clock starts here
+    recorded_at: datetime  # when Watchkeeper processed it
+    issue_number: int | None = None
+    branch: str | None = None
+    commit_sha: str | None = None
+    url: str | None = None
+    subject: str = ""
+    facts: tuple[tuple[str, str], ...] = ()
+    roles: tuple[tuple[str, str], ...] = ()  # (role, login or @org/team)
+    milestones: tuple[tuple[str, datetime], ...] = ()  # (milestone, reached at)
+    checklist_done: tuple[str, ...] = ()  # keys of ticked checklist items
+    occurrences: Occurrences = field(default_factory=Occurrences)
+    timeline: tuple[TimelineEntry, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    config_problems: tuple[str, ...] = ()
+    closed_at: datetime | None = None
+    version: int = 0  # optimistic concurrency in the store
+
+    def milestone(self, name: str) -> datetime | None:
+        return dict(self.milestones).get(name)
+
+    def role(self, name: str) -> str | None:
+        return dict(self.roles).get(name)
+
+    def replace(self, **changes: Any) -> Incident:
+        return dataclasses.replace(self, **changes)
+
+
+# --- JSON round trip -------------------------------------------------------------
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$dt"}:
+        return datetime.fromisoformat(value["$dt"])
+    if isinstance(value, list):
+        return tuple(_decode_value(v) for v in value)
+    return value
+
+
+def incident_to_json(incident: Incident) -> str:
+    return json.dumps(_encode(incident), separators=(",", ":"), sort_keys=True)
+
+
+def incident_from_json(text: str) -> Incident:
+    raw = json.loads(text)
+    data = {k: _decode_value(v) for k, v in raw.items() if k in _INCIDENT_FIELDS}
+    data["occurrences"] = Occurrences(
+        **{k: _decode_value(v) for k, v in raw.get("occurrences", {}).items()}
+    )
+    data["timeline"] = tuple(
+        TimelineEntry(**{k: _decode_value(v) for k, v in e.items()})
+        for e in raw.get("timeline", [])
+    )
+    data["evidence"] = tuple(
+        Evidence(**{k: _decode_value(v) for k, v in e.items()}) for e in raw.get("evidence", [])
+    )
+    return Incident(**data)
+
+
+_INCIDENT_FIELDS = {f.name for f in dataclasses.fields(Incident)}

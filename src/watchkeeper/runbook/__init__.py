@@ -1,0 +1,1 @@
+"""The runbook as data: defaults, configuration, severity policy, calendar and SLA."""

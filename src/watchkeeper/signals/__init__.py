@@ -1,0 +1,1 @@
+"""Pure parsers from raw webhook payloads (dicts) to normalised Signals."""

@@ -1,0 +1,1 @@
+"""Durable storage: the delivery queue and the incident records."""
