@@ -31,6 +31,8 @@ class TimelineEntry:
     actor: str  # GitHub login, or "watchkeeper"
     kind: str  # "detected", "occurrence", "checklist", "severity", "milestone", ...
     text: str  # already-neutralised markdown-safe text is produced at render time
+    url: str | None = None  # a link for the entry (run, alert, PR), rendered if https
+    key: str | None = None  # dedup identity, e.g. the signal's event_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,8 @@ class Occurrences:
     last_url: str | None = None
     last_commit: str | None = None
     last_event_key: str | None = None
+    # When the last occurrence comment was posted (coalescing window); None: never.
+    last_comment_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

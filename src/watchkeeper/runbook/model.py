@@ -65,6 +65,9 @@ class ChecklistItem:
     # Ticking it marks this milestone ("acknowledged"), or it is one of the items that
     # together mark it ("contained", "fixed"). None: no milestone.
     milestone: str | None = None
+    # The key of the item this one is a sub-item of (one level deep, listed right after
+    # its parent within the phase); None for a top-level item.
+    parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,20 @@ class Delivery:
     action: str | None
     body: bytes
     received_at: datetime
-    attempts: int = 0
+    attempts: int = 0  # attempts started so far, this one included once claimed
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryState:
+    """A stored delivery as seen by an operator (no body): for dead letters and checks."""
+
+    delivery_id: str
+    event: str
+    action: str | None
+    state: str  # "pending" | "done" | "dead"
+    attempts: int
+    received_at: datetime
+    last_error: str | None = None
 
 
 class Store(Protocol):
@@ -36,9 +49,20 @@ class Store(Protocol):
     async def dead_letter(self, delivery_id: str, error: str, now: datetime) -> None: ...
 
     async def queue_stats(self, now: datetime) -> dict[str, float]:
-        """pending, dead, oldest_age_seconds."""
+        """pending, due, dead, oldest_age_seconds (oldest pending since receipt),
+        oldest_due_seconds (how long the most overdue pending delivery has waited)."""
 
     async def ping(self) -> bool: ...
+
+    async def delivery_state(self, delivery_id: str) -> DeliveryState | None: ...
+
+    async def dead_letters(self, limit: int = 100) -> list[DeliveryState]: ...
+
+    async def requeue(self, delivery_id: str, now: datetime) -> bool:
+        """Make a dead (or finished) delivery due again with fresh attempts."""
+
+    async def prune(self, now: datetime, keep_days: float = 8) -> int:
+        """Forget finished deliveries and replay keys older than keep_days; dead ones stay."""
 
     # --- replay protection ----------------------------------------------------------
     async def remember_event(self, key: str, now: datetime) -> bool:
@@ -56,6 +80,9 @@ class Store(Protocol):
     async def get_incident(self, incident_id: str) -> Incident | None: ...
 
     async def open_incident_for(self, fingerprint: str) -> Incident | None: ...
+
+    async def latest_incident_for(self, fingerprint: str) -> Incident | None:
+        """The most recently inserted incident for the fingerprint, open or closed."""
 
     async def incident_for_issue(self, repo: str, number: int) -> Incident | None: ...
 

@@ -1,0 +1,100 @@
+"""From a stored delivery to GitHub: route -> config -> classify -> decide -> execute -> save.
+
+The only place where the pure decisions meet the store and GitHub. Ordering is what
+keeps it exactly-once in effect under retries and crashes:
+
+1. a new incident's record is inserted first (the store lets only one open incident
+   hold a fingerprint, so concurrent deliveries cannot open two issues);
+2. actions are executed (the executor is idempotent: a retried "open issue" finds the
+   issue it created through a hidden marker, a retried comment finds its key);
+3. the record is saved with optimistic versioning; a conflict retries the delivery,
+   which re-decides from the fresh record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from watchkeeper.clock import Clock
+from watchkeeper.errors import PermanentError, RetryableError
+from watchkeeper.github.executor import Executor
+from watchkeeper.incident import Decision, decide
+from watchkeeper.logs import bind
+from watchkeeper.record import Incident
+from watchkeeper.routing import Router
+from watchkeeper.runbook.model import Config, Match
+from watchkeeper.runbook.policy import classify
+from watchkeeper.signals.model import Signal
+from watchkeeper.signals.origin import is_own_event
+from watchkeeper.store.base import Delivery, Store
+
+log = logging.getLogger("watchkeeper.pipeline")
+
+@dataclass
+class Pipeline:
+    store: Store
+    executor: Executor
+    router: Router
+    clock: Clock
+    configs: "ConfigSource"
+    app_slug: str | None = None
+
+    async def process(self, delivery: Delivery) -> None:
+        try:
+            payload = json.loads(delivery.body)
+        except ValueError as exc:  # ingress checked it; a corrupted row is not retryable
+            raise PermanentError(f"stored body is not JSON: {exc}") from exc
+        if not isinstance(payload, dict) or is_own_event(payload, self.app_slug):
+            return
+        first_attempt = delivery.attempts == 0
+        for signal in self.router.route(delivery.event, payload):
+            with bind(event_key=signal.event_key, repo=signal.repo.full_name):
+                await self.handle(signal, first_attempt=first_attempt)
+
+    async def handle(self, signal: Signal, *, first_attempt: bool) -> None:
+        now = self.clock.now()
+        config = await self.configs.get(signal.installation_id, signal.repo.full_name)
+        match = classify(signal, config) if signal.kind == "detection" else None
+        incident = await self._find_incident(signal, match, config)
+        if incident is None and match is None:
+            return
+        new_id = await self._new_id(now) if incident is None else ""
+        decision = decide(incident, signal, match, config, now, new_id)
+        await self._apply(incident, decision, first_attempt=first_attempt)
+
+    async def _find_incident(
+        self, signal: Signal, match: Match | None, config: Config
+    ) -> Incident | None:
+        if match is not None:
+            return await self.store.open_incident_for(match.fingerprint)
+        return None
+
+    async def _new_id(self, now: datetime) -> str:
+        number = await self.store.next_incident_number()
+        return f"INC-{now.year}-{number:04d}"
+
+    async def _apply(
+        self, before: Incident | None, decision: Decision, *, first_attempt: bool
+    ) -> None:
+        after = decision.incident
+        if after is None or (after == before and not decision.actions):
+            return
+        if before is None:
+            record = after.replace(version=1)
+            if not await self.store.insert_incident(record):
+                # Another worker opened this fingerprint first: redo against its record.
+                raise RetryableError("incident opened concurrently", retry_after=0)
+            # The ID is fresh from the store's counter: nothing on GitHub can carry it yet.
+            first_attempt = True
+        else:
+            record = after.replace(version=before.version + 1)
+        with bind(incident_id=record.id):
+            done = await self.executor.execute(record, decision.actions,
+                                               first_attempt=first_attempt)
+            if before is None:
+                done = done.replace(version=2)
+            if not await self.store.save_incident(done):
+                raise RetryableError("incident changed concurrently", retry_after=0)

@@ -1,0 +1,140 @@
+"""The incident issue: title, app-owned body sections and the whole first body.
+
+The body is rendered from the stored record only, so any replica renders the
+same text. Sections are kept under a size budget below GitHub's 65,536-character
+limit, leaving room for what people write around them: the timeline and evidence
+lose their oldest entries first, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from watchkeeper.record import Incident, incident_from_json, incident_to_json
+from watchkeeper.render import sections as render
+from watchkeeper.render.escape import plain
+from watchkeeper.render.markers import incident_marker, meta_comment, section
+from watchkeeper.runbook.model import Config
+
+SECTION_ORDER: tuple[str, ...] = (
+    "summary", "sla", "roles", "checklist", "evidence", "timeline", "dod", "meta",
+)
+BODY_LIMIT = 65_536  # GitHub rejects longer bodies (422)
+SECTIONS_BUDGET = 60_000  # ours; the rest is headroom for text people add
+TITLE_LIMIT = 256
+META_SCHEMA = 1
+# Record fields left out of the hidden metadata: rendered in full elsewhere, or
+# meaningful only to one store.
+_META_SKIP = ("timeline", "evidence", "version", "config_problems")
+
+
+def render_title(incident: Incident) -> str:
+    """"[INC-2026-0007] critical: Secret scan failed on main in owner/repo"."""
+    head = f"[{plain(incident.id, max_len=64)}] {incident.severity}: "
+    room = max(TITLE_LIMIT - len(head), 1)
+    return head + plain(incident.title, max_len=room)
+
+
+def meta_data(incident: Incident) -> dict[str, Any]:
+    """Enough of the record to rebuild the store from the issue (see incident_from_meta)."""
+    data: dict[str, Any] = json.loads(incident_to_json(incident))
+    for key in _META_SKIP:
+        data.pop(key, None)
+    return {"schema": META_SCHEMA, **data}
+
+
+def incident_from_meta(data: Mapping[str, Any]) -> Incident | None:
+    """The record rebuilt from hidden metadata (timeline and evidence are not in it);
+    None when the metadata is not ours or is damaged."""
+    if data.get("schema") != META_SCHEMA:
+        return None
+    try:
+        return incident_from_json(json.dumps(dict(data)))
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _size(sections: Mapping[str, str]) -> int:
+    return sum(len(section(name, text)) + 2 for name, text in sections.items())
+
+
+def render_sections(incident: Incident, config: Config, now: datetime) -> dict[str, str]:
+    """Section name -> markdown, in SECTION_ORDER, within SECTIONS_BUDGET characters."""
+    timeline = sorted(incident.timeline, key=lambda e: e.at)
+    evidence = sorted(incident.evidence, key=lambda e: (e.at is not None, e.at or now))
+    fixed = {
+        "summary": render.summary(incident),
+        "sla": render.sla(incident, config, now),
+        "roles": render.roles(incident, config),
+        "checklist": render.checklist(incident, config),
+        "dod": render.definition_of_done(),
+        "meta": meta_comment(meta_data(incident)),
+    }
+    cut_t = cut_e = 0
+
+    def build() -> dict[str, str]:
+        out = dict(fixed)
+        out["evidence"] = render.evidence(evidence[cut_e:], omitted=cut_e)
+        out["timeline"] = render.timeline(timeline[cut_t:], omitted=cut_t)
+        return {name: out[name] for name in SECTION_ORDER}
+
+    result = build()
+    while _size(result) > SECTIONS_BUDGET and (cut_t < len(timeline) or cut_e < len(evidence)):
+        excess = _size(result) - SECTIONS_BUDGET
+        # Trim the larger of the two lists, oldest first, by about what is over budget.
+        if len(result["timeline"]) >= len(result["evidence"]) and cut_t < len(timeline):
+            cut_t += _rows_to_drop(timeline[cut_t:], excess, lambda e: len(e.text) + 60)
+        else:
+            cut_e += _rows_to_drop(evidence[cut_e:], excess, lambda e: len(e.title) + 120)
+        result = build()
+    return _hard_cap(result)
+
+
+def _rows_to_drop(rows: list[Any], excess: int, cost: Callable[[Any], int]) -> int:
+    total = count = 0
+    for row in rows:
+        if total >= excess:
+            break
+        total += cost(row)
+        count += 1
+    return max(count, 1)
+
+
+def _hard_cap(result: dict[str, str]) -> dict[str, str]:
+    """Last resort for oversized configuration: cut the largest sections at a line."""
+    note = "\n\n_… cut here: this section is too long for an issue body._"
+    for name in sorted(result, key=lambda n: -len(result[n])):
+        over = _size(result) - SECTIONS_BUDGET
+        if over <= 0 or name == "meta":
+            break
+        keep = max(len(result[name]) - over - len(note), 0)
+        result[name] = result[name][:keep].rsplit("\n", 1)[0] + note
+    return result
+
+
+def intro(incident: Incident) -> str:
+    source = render.SOURCE_NAMES.get(incident.source, incident.source).lower()
+    return (
+        f"**Security incident {plain(incident.id, max_len=64)}**, severity "
+        f"**{incident.severity}**, opened by Watchkeeper from a {source}. Responders work the "
+        "incident in this issue: tick the checklist as you go. Watchkeeper keeps the sections "
+        "between its hidden markers up to date from the incident record; anything written "
+        "outside them is kept."
+    )
+
+
+FOOTER = (
+    "---\n<sub>Maintained by Watchkeeper from the incident record, following the "
+    "incident-response runbook. Secret values are never shown here.</sub>"
+)
+
+
+def render_body(incident: Incident, config: Config, now: datetime) -> str:
+    """The whole body for a new issue: marker, intro, every section, footer."""
+    parts = [incident_marker(incident.id), intro(incident)]
+    parts += [section(name, text) for name, text in render_sections(incident, config, now).items()]
+    parts.append(FOOTER)
+    return "\n\n".join(parts) + "\n"
