@@ -140,7 +140,7 @@ def test_naive_times_are_rejected() -> None:
 
 
 def test_unusable_calendars_raise_calendar_error() -> None:
-    with pytest.raises(CalendarError, match="workdays"):
+    with pytest.raises(CalendarError, match="workdays is empty"):
         WorkCalendar(CalendarConfig(workdays=()))
     with pytest.raises(CalendarError, match="timezone"):
         WorkCalendar(CalendarConfig(timezone="Mars/Olympus_Mons"))

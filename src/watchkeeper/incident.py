@@ -101,7 +101,7 @@ def _open(inp: _Input) -> Decision:
     problems = config.problems
     severity: Severity
     if match.severity in SEVERITIES:
-        severity = match.severity  # type: ignore[assignment]
+        severity = match.severity
     else:
         severity = "critical"
         problems += (f"rule {match.rule!r} gave unknown severity {match.severity!r}; "
@@ -213,7 +213,7 @@ def decide(incident: Incident | None, signal: Signal, match: Match | None, confi
     return handler(_Input(incident, signal, match, config, now, new_id))
 
 
-# --- helpers ---------------------------------------------------------------------
+# --- internals -------------------------------------------------------------------
 
 
 def _state(incident: Incident | None) -> State:

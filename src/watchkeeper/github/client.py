@@ -71,9 +71,11 @@ class GitHubGateway:
         timeout: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         wall_clock: Callable[[], float] | None = None,
+        on_call: Callable[[str, int], None] | None = None,
     ) -> None:
+        """``on_call(method, status)`` sees every API response (status 0: none arrived)."""
         self.credentials = AppCredentials(app_id, private_key)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"on_call": on_call}
         if sleep is not None:
             extra["sleep"] = sleep
         if wall_clock is not None:
@@ -99,6 +101,10 @@ class GitHubGateway:
     def rate_limit_remaining(self, installation_id: int) -> int | None:
         """The last ``x-ratelimit-remaining`` GitHub reported for the installation."""
         return self._http.rate_limit_remaining.get(installation_id)
+
+    def rate_limits(self) -> dict[int, int]:
+        """installation ID -> last seen ``x-ratelimit-remaining`` (for a metrics gauge)."""
+        return dict(self._http.rate_limit_remaining)
 
     async def _json(
         self, installation_id: int | None, method: str, url: str, **kwargs: Any

@@ -57,8 +57,10 @@ class Requester:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        on_call: Callable[[str, int], None] | None = None,
     ) -> None:
         self._credentials = credentials
+        self._on_call = on_call  # (method, status; 0 without a response), for metrics
         self.api_url = httpx.URL(api_url.rstrip("/") + "/")
         self._transport = transport
         self._interval = mutation_interval
@@ -169,9 +171,11 @@ class Requester:
             try:
                 response = await client.arequest(method, url, params=params, json=json)
             except RequestTimeout as exc:
+                self._count(method, 0)
                 raise RetryableError(f"{what}: timed out") from exc
             except RequestFailed as exc:
                 raw = exc.response.raw_response
+                self._count(method, raw.status_code)
                 self._note_rate_limit(installation_id, raw)
                 if raw.status_code in tolerate:
                     return raw
@@ -180,7 +184,9 @@ class Requester:
                     continue
                 raise failure_for(raw, what, self._wall_clock()) from exc
             except RequestError as exc:
+                self._count(method, 0)
                 raise self._request_error(exc, installation_id, what) from exc
+            self._count(method, response.status_code)
             self._note_rate_limit(installation_id, response.raw_response)
             return response.raw_response
         raise AssertionError("unreachable")  # pragma: no cover
@@ -200,6 +206,10 @@ class Requester:
         if isinstance(inner, AuthCredentialError):
             return PermanentError(f"{what}: app credentials unusable")
         return PermanentError(f"{what}: request failed ({type(inner).__name__})")
+
+    def _count(self, method: str, status: int) -> None:
+        if self._on_call is not None:
+            self._on_call(method, status)
 
     def _note_rate_limit(self, installation_id: int | None, response: httpx.Response) -> None:
         remaining = response.headers.get("x-ratelimit-remaining")

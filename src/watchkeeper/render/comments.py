@@ -10,6 +10,7 @@ from datetime import datetime
 
 from watchkeeper.record import Incident
 from watchkeeper.render.escape import code, link, neutralise
+from watchkeeper.render.sections import signal_noun
 from watchkeeper.render.times import utc
 from watchkeeper.signals.model import Signal
 
@@ -22,7 +23,7 @@ def _when(value: str | datetime | None) -> str:
 
 def occurrence_comment(incident: Incident, signal: Signal, *, window_minutes: int = 0) -> str:
     """Tells responders the signal fired again; `incident` is the updated record."""
-    what = link("run or alert", signal.url) if signal.url else "the same signal"
+    what = link(signal_noun(signal.source), signal.url) if signal.url else "the same signal"
     lines = [
         f"**Repeated:** {neutralise(signal.title, max_len=200)} — occurrence "
         f"{incident.occurrences.count} of incident {neutralise(incident.id, max_len=64)}, "
@@ -37,7 +38,7 @@ def occurrence_comment(incident: Incident, signal: Signal, *, window_minutes: in
 
 def recovery_comment(incident: Incident, signal: Signal) -> str:
     """The signal passed again: prompt responders to validate containment, not to close."""
-    what = link("run or alert", signal.url) if signal.url else "the signal"
+    what = link(signal_noun(signal.source), signal.url) if signal.url else "the signal"
     return (
         f"**Signal recovered:** {neutralise(signal.title, max_len=200)} — {what} at "
         f"{utc(signal.occurred_at)}.\n\n"

@@ -85,9 +85,9 @@ def _escape(text: str, *, at_line_start: bool) -> str:
     escaped = "".join(
         _ENTITIES.get(ch) or ("\\" + ch if ch in _MD_SPECIALS else ch) for ch in text
     )
-    lead = _LEADING_BLOCK.match(escaped) if at_line_start else None
-    if lead:
-        end = lead.end()
+    block = _LEADING_BLOCK.match(escaped) if at_line_start else None
+    if block:
+        end = block.end()
         # "1. x" / "1) x" would start an ordered list: escape the punctuation.
         digits = escaped[:1].isdigit()
         escaped = escaped[:end] + "\\" + escaped[end:] if digits else "\\" + escaped

@@ -9,11 +9,17 @@ lose their oldest entries first, with a note saying so.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from watchkeeper.record import Incident, incident_from_json, incident_to_json
+from watchkeeper.record import (
+    Evidence,
+    Incident,
+    TimelineEntry,
+    incident_from_json,
+    incident_to_json,
+)
 from watchkeeper.render import sections as render
 from watchkeeper.render.escape import plain
 from watchkeeper.render.markers import incident_marker, meta_comment, section
@@ -73,34 +79,39 @@ def render_sections(incident: Incident, config: Config, now: datetime) -> dict[s
         "dod": render.definition_of_done(),
         "meta": meta_comment(meta_data(incident)),
     }
-    cut_t = cut_e = 0
-
-    def build() -> dict[str, str]:
-        out = dict(fixed)
-        out["evidence"] = render.evidence(evidence[cut_e:], omitted=cut_e)
-        out["timeline"] = render.timeline(timeline[cut_t:], omitted=cut_t)
-        return {name: out[name] for name in SECTION_ORDER}
-
-    result = build()
-    while _size(result) > SECTIONS_BUDGET and (cut_t < len(timeline) or cut_e < len(evidence)):
-        excess = _size(result) - SECTIONS_BUDGET
-        # Trim the larger of the two lists, oldest first, by about what is over budget.
-        if len(result["timeline"]) >= len(result["evidence"]) and cut_t < len(timeline):
-            cut_t += _rows_to_drop(timeline[cut_t:], excess, lambda e: len(e.text) + 60)
-        else:
-            cut_e += _rows_to_drop(evidence[cut_e:], excess, lambda e: len(e.title) + 120)
-        result = build()
-    return _hard_cap(result)
+    # Room left for timeline and evidence rows once everything else (and the
+    # "N not shown" notes at their longest) is counted.
+    worst = {"evidence": render.evidence([], omitted=10**9),
+             "timeline": render.timeline([], omitted=10**9)}
+    room = SECTIONS_BUDGET - _size(fixed) - _size(worst)
+    keep_t, keep_e = _newest_that_fit(timeline, evidence, room)
+    cut_t, cut_e = len(timeline) - keep_t, len(evidence) - keep_e
+    out = dict(fixed)
+    out["evidence"] = render.evidence(evidence[cut_e:], omitted=cut_e)
+    out["timeline"] = render.timeline(timeline[cut_t:], omitted=cut_t)
+    return _hard_cap({name: out[name] for name in SECTION_ORDER})
 
 
-def _rows_to_drop(rows: list[Any], excess: int, cost: Callable[[Any], int]) -> int:
-    total = count = 0
-    for row in rows:
-        if total >= excess:
+def _newest_that_fit(timeline: list[TimelineEntry], evidence: list[Evidence],
+                     room: int) -> tuple[int, int]:
+    """How many of the newest timeline entries and evidence items fit in `room`,
+    taking the newest of either list first (so the oldest go first)."""
+    t_cost = [len(render.timeline_row(e)) + 1 for e in timeline]
+    e_cost = [len(render.evidence_row(e)) + 1 for e in evidence]
+    if sum(t_cost) + sum(e_cost) <= room:
+        return len(timeline), len(evidence)
+    i, j = len(timeline) - 1, len(evidence) - 1
+    while i >= 0 or j >= 0:
+        take_t = j < 0 or (i >= 0 and timeline[i].at >= (evidence[j].at or timeline[i].at))
+        cost = t_cost[i] if take_t else e_cost[j]
+        if cost > room:
             break
-        total += cost(row)
-        count += 1
-    return max(count, 1)
+        room -= cost
+        if take_t:
+            i -= 1
+        else:
+            j -= 1
+    return len(timeline) - 1 - i, len(evidence) - 1 - j
 
 
 def _hard_cap(result: dict[str, str]) -> dict[str, str]:

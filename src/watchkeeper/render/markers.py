@@ -49,8 +49,9 @@ def _spans(body: str) -> dict[str, tuple[int, int]]:
     """name -> (content start, content end) of the section chosen for each name.
 
     A candidate is an opening marker directly followed (among that name's markers) by
-    its closing marker. Going through the body, the first candidate of each name that
-    does not overlap an already chosen span wins, so replacements never interfere.
+    its closing marker. Taking candidates by where they end (innermost first), the
+    first of each name that does not overlap an already chosen span wins: spans never
+    overlap, and a splice never changes which spans a later splice finds.
     """
     pending: dict[str, re.Match[str]] = {}
     candidates: list[tuple[int, int, int, int, str]] = []
@@ -63,7 +64,9 @@ def _spans(body: str) -> dict[str, tuple[int, int]]:
             candidates.append((start.start(), start.end(), m.start(), m.end(), name))
     spans: dict[str, tuple[int, int]] = {}
     last_end = -1
-    for outer_start, content_start, content_end, outer_end, name in sorted(candidates):
+    for outer_start, content_start, content_end, outer_end, name in sorted(
+        candidates, key=lambda c: (c[3], c[0])
+    ):
         if name in spans or outer_start < last_end:
             continue
         spans[name] = (content_start, content_end)
@@ -117,10 +120,12 @@ def splice(body: str | None, sections: Mapping[str, str]) -> str:
 
 
 def meta_comment(data: Mapping[str, Any]) -> str:
-    """`data` as JSON inside a hidden comment; '<' and '>' are escaped so nothing in
-    the data can end the comment."""
+    """`data` as JSON inside a hidden comment. '<' and '>' are escaped so nothing in
+    the data can end the comment; '@' and '#' so that no mention or reference exists
+    even in the raw text."""
     payload = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e")
+    for char in "<>@#":  # only ever inside JSON strings, where \\uXXXX means the same
+        payload = payload.replace(char, f"\\u{ord(char):04x}")
     return f"<!-- watchkeeper:meta {payload} -->"
 
 

@@ -24,6 +24,15 @@ SOURCE_NAMES = {
     "secret_scanning_alert": "Secret scanning alert",
     "dependabot_alert": "Dependabot alert",
 }
+# Evidence kinds beyond signal sources, as shown in the Evidence section.
+EVIDENCE_NAMES = {
+    **SOURCE_NAMES,
+    "pull_request": "Pull request",
+    "deployment": "Deployment",
+    "commit": "Commit",
+    "alert": "Alert",
+}
+RUN_SOURCES = ("workflow_run", "check_run")
 # Signal facts shown in "What failed", in this order; other facts stay in the record.
 FACT_LABELS = (
     ("workflow_name", "Workflow"),
@@ -103,8 +112,13 @@ def _occurrences(incident: Incident) -> str:
         return "1"
     latest = f"latest {utc(occ.last_at)}"
     if occ.last_url:
-        latest += ", " + link("run or alert", occ.last_url)
+        latest += ", " + link(signal_noun(incident.source), occ.last_url)
     return f"{occ.count} ({latest})"
+
+
+def signal_noun(source: str) -> str:
+    """"run" for workflow and check runs, "alert" for alerts."""
+    return "run" if source in RUN_SOURCES else "alert"
 
 
 def _calendar_line(calendar: CalendarConfig) -> str:
@@ -196,17 +210,20 @@ def evidence(items: Sequence[Evidence], omitted: int = 0) -> str:
     if omitted:
         lines += [f"_{omitted} older item(s) not shown (issue size limit); "
                   "Watchkeeper's record keeps them all._", ""]
-    if not items:
+    if not items and not omitted:
         lines.append("_Nothing recorded yet: linked pull requests, workflow runs, deployments "
                      "and alert changes appear here._")
-    for item in items:
-        parts = [utc(item.at)] if item.at else []
-        parts.append(neutralise(SOURCE_NAMES.get(item.kind, item.kind), max_len=40))
-        parts.append(link(item.title, item.url))
-        parts += [f"{neutralise(name, max_len=30)} {code(value, max_len=80)}"
-                  for name, value in item.identifiers]
-        lines.append("- " + " · ".join(parts))
+    lines += [evidence_row(item) for item in items]
     return "\n".join(lines)
+
+
+def evidence_row(item: Evidence) -> str:
+    parts = [utc(item.at)] if item.at else []
+    parts.append(neutralise(EVIDENCE_NAMES.get(item.kind, item.kind), max_len=40))
+    parts.append(link(item.title, item.url))
+    parts += [f"{neutralise(name, max_len=30)} {code(value, max_len=80)}"
+              for name, value in item.identifiers]
+    return "- " + " · ".join(parts)
 
 
 def timeline(entries: Sequence[TimelineEntry], omitted: int = 0) -> str:
@@ -215,13 +232,15 @@ def timeline(entries: Sequence[TimelineEntry], omitted: int = 0) -> str:
         lines += [f"_{omitted} earlier entries not shown (issue size limit); "
                   "Watchkeeper's record keeps them all._", ""]
     lines += [_row("Time (UTC)", "Actor", "Event"), _row("---", "---", "---")]
-    for entry in entries:
-        text = neutralise(entry.text, max_len=300)
-        if entry.url:
-            text += " (" + link("link", entry.url) + ")"
-        lines.append(_row(utc(entry.at).removesuffix(" UTC"), neutralise(entry.actor, max_len=60),
-                          text))
+    lines += [timeline_row(entry) for entry in entries]
     return "\n".join(lines)
+
+
+def timeline_row(entry: TimelineEntry) -> str:
+    text = neutralise(entry.text, max_len=300)
+    if entry.url:
+        text += " (" + link("link", entry.url) + ")"
+    return _row(utc(entry.at).removesuffix(" UTC"), neutralise(entry.actor, max_len=60), text)
 
 
 def definition_of_done() -> str:

@@ -7,6 +7,7 @@ same incident gets the same deadlines on every replica and after every restart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +20,14 @@ _MAX_SEARCH_DAYS = 3 * 366
 
 
 class CalendarError(ValueError):
-    """The calendar configuration cannot be used (unknown zone, country, no workdays)."""
+    """The calendar configuration cannot be used (unknown zone, country, no workdays).
+
+    `setting` names the calendar key at fault, so the loader can point at its line.
+    """
+
+    def __init__(self, message: str, setting: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 def resolve_timezone(name: str) -> ZoneInfo:
@@ -28,21 +36,25 @@ def resolve_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
         raise CalendarError(
-            f"unknown timezone {name!r} (use an IANA name such as 'UTC' or 'Europe/Berlin')"
+            f"unknown timezone {name!r} (use an IANA name such as 'UTC' or 'Europe/Berlin')",
+            "timezone",
         ) from exc
 
 
+@functools.lru_cache(maxsize=32)
 def country_holiday_lookup(country: str) -> Callable[[date], bool]:
     """Public holidays of `country` ("DE", or "US-CA" for a subdivision).
 
     The `holidays` package is optional (the `holidays` extra), hence the lazy import.
+    Cached: building a country's table is the slow part of a deadline.
     """
     try:
         import holidays  # optional dependency: imported only when configured
-    except ImportError as exc:  # pragma: no cover - the test environment has it installed
+    except ImportError as exc:
         raise CalendarError(
-            "calendar.holiday_country needs the 'holidays' package "
-            "(install watchkeeper[holidays]) or remove the setting"
+            "public holidays need the 'holidays' package (install watchkeeper[holidays]) "
+            "or remove the setting",
+            "holiday_country",
         ) from exc
     code, _, subdiv = country.partition("-")
     try:
@@ -50,7 +62,8 @@ def country_holiday_lookup(country: str) -> Callable[[date], bool]:
     except (NotImplementedError, KeyError, ValueError) as exc:
         raise CalendarError(
             f"unknown holiday country {country!r} (use an ISO 3166 code such as 'DE' "
-            "or 'US-CA')"
+            "or 'US-CA')",
+            "holiday_country",
         ) from exc
     return lambda day: day in table
 
@@ -60,7 +73,7 @@ class WorkCalendar:
 
     def __init__(self, config: CalendarConfig) -> None:
         if not config.workdays:
-            raise CalendarError("calendar.workdays is empty: no day would ever count")
+            raise CalendarError("workdays is empty: no day would ever count", "workdays")
         self.tz = resolve_timezone(config.timezone)
         self._workdays = frozenset(config.workdays)
         self._holidays = frozenset(config.holidays)
@@ -79,7 +92,8 @@ class WorkCalendar:
             candidate = day + timedelta(days=offset)
             if self.is_working_day(candidate):
                 return candidate
-        raise CalendarError(f"no working day within {_MAX_SEARCH_DAYS} days after {day}")
+        raise CalendarError(f"no working day within {_MAX_SEARCH_DAYS} days after {day}",
+                            "holidays")
 
     def add_business_days(self, start: datetime, days: int) -> datetime:
         """`days` business days after `start`, as an aware UTC datetime.

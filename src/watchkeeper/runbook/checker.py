@@ -36,8 +36,8 @@ class Checker:
 
     def report(self, path: Path, message: str, hint: str = "", *, key: bool = False) -> None:
         line, column = self.doc.locate(path, key=key) if self.doc else (None, None)
-        self.problems.append(Problem(self.source, line, column,
-                                     f"{format_path(path)}: {message}", hint))
+        text = f"{format_path(path)}: {message}" if path else message
+        self.problems.append(Problem(self.source, line, column, text, hint))
 
     def mapping(self, value: object, path: Path, allowed: tuple[str, ...] | None = None
                 ) -> dict[str, Any] | None:

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from watchkeeper.runbook.checker import Checker
 from watchkeeper.runbook.model import Config
-from watchkeeper.runbook.sections import BUILDERS, TOP_LEVEL, Checker, IncidentSettings
+from watchkeeper.runbook.sections import BUILDERS, TOP_LEVEL, IncidentSettings
 from watchkeeper.runbook.yamldoc import Document, Problem, parse
 
 __all__ = ["Problem", "default_config", "load_config", "merge", "validate_text"]
@@ -93,6 +94,8 @@ def _load(layers: list[tuple[str | None, str]]) -> tuple[Config, list[Problem]]:
                 continue
             raw, value = candidate, built
         values[section] = value
+    order = {source: index for index, (_, source) in enumerate(layers)}
+    problems.sort(key=lambda p: (order.get(p.source, len(order)), p.line or 0, p.column or 0))
     incidents: IncidentSettings = values["incidents"]  # type: ignore[assignment]
     config = Config(
         sla=values["severities"],  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
 
 from watchkeeper.runbook.calendar import CalendarError, WorkCalendar
 from watchkeeper.runbook.checker import Checker, show
@@ -95,10 +96,11 @@ def _build_rule(name: str, data: object, chk: Checker) -> Rule | None:
         elif spec.get("severity") is not None and severity_map:
             chk.report(path, "the rule sets both severity and severity_map",
                        "set the one you don't want to null")
-    if len(chk.problems) != before or source is None or branches not in ("any", "default"):
+    if len(chk.problems) != before or source is None:
         return None
+    scope: Literal["any", "default"] = "default" if branches == "default" else "any"
     return Rule(name=name, source=source, match=tuple(m.lower() for m in match),
-                conclusions=tuple(c for c in conclusions if c), branches=branches,
+                conclusions=tuple(c for c in conclusions if c), branches=scope,
                 severity=severity, severity_map=severity_map, enabled=bool(enabled))
 
 
@@ -188,9 +190,7 @@ def build_calendar(data: object, chk: Checker) -> CalendarConfig | None:
     try:
         WorkCalendar(config)
     except CalendarError as exc:
-        field_name = "holiday_country" if "country" in str(exc) or "holidays" in str(exc) else (
-            "timezone")
-        chk.report((*path, field_name), str(exc))
+        chk.report((*path, exc.setting) if exc.setting else path, str(exc))
         return None
     return config
 

@@ -23,6 +23,8 @@ _REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAYS = {name[:n]: index for index, name in enumerate(_DAY_NAMES) for n in (3, len(name))}
 
+_UNITS: dict[str, DurationUnit] = {"m": "minutes", "h": "hours", "b": "business_days"}
+
 DURATION_HINT = 'write "15m", "4h", "3bd" (business days) or "next release"'
 
 
@@ -38,8 +40,7 @@ def parse_duration(value: object) -> Duration:
         raise ValueError(DURATION_HINT)
     amount = int(found["amount"])
     first = found["unit"][0]
-    unit: DurationUnit = {"m": "minutes", "h": "hours", "b": "business_days"}[first]
-    return Duration(amount, unit)
+    return Duration(amount, _UNITS[first])
 
 
 def format_duration_setting(duration: Duration) -> str:

@@ -32,9 +32,11 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
+        """One line: "file:line: message (hint: ...)"."""
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         text = f"{where}: {self.message}"
-        return f"{text} (hint: {self.hint})" if self.hint else text
+        text = f"{text} (hint: {self.hint})" if self.hint else text
+        return " ".join(text.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ class Document:
     def locate(self, path: Path, *, key: bool = False) -> tuple[int | None, int | None]:
         """The (line, column) of `path`'s key or value, else of its nearest ancestor."""
         marks = (self.key_marks, self.value_marks) if key else (self.value_marks, self.key_marks)
-        for end in range(len(path), 0, -1):
+        for end in range(len(path), -1, -1):
             for table in marks:
                 if path[:end] in table:
                     return table[path[:end]]
@@ -67,8 +69,18 @@ def _mark(node: Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# Plain YAML only: anything else (a `!!python/...` or custom `!tag`) is refused before
+# any construction happens.
+_ALLOWED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
+)
+
+
 def _expanded_size(node: Node, memo: dict[int, int], active: set[int], depth: int) -> int:
     """Nodes in the tree the document expands to (aliases counted each time they occur)."""
+    if node.tag not in _ALLOWED_TAGS:
+        raise _Refused(node)
     if depth > MAX_DEPTH:
         raise _TooComplex(f"nested deeper than {MAX_DEPTH} levels", node)
     known = memo.get(id(node))
@@ -96,6 +108,32 @@ class _TooComplex(Exception):
     def __init__(self, message: str, node: Node) -> None:
         super().__init__(message)
         self.node = node
+
+
+class _Refused(Exception):
+    def __init__(self, node: Node) -> None:
+        super().__init__(node.tag)
+        self.node = node
+
+
+def _refused_tags(root: Node) -> list[Node]:
+    """Every node with a tag that is not plain YAML, in document order."""
+    found: list[Node] = []
+    seen: set[int] = set()
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.tag not in _ALLOWED_TAGS:
+            found.append(node)
+        if isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                stack.extend((value, key))
+    return sorted(found, key=lambda n: (n.start_mark.line, n.start_mark.column))
 
 
 def _collect_marks(
@@ -128,6 +166,29 @@ class _Marks:
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
 
+def _syntax_problem(source: str, exc: yaml.MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    column = mark.column + 1 if mark else None
+    message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+    return Problem(source, line, column, f"invalid YAML: {message}",
+                   "check the indentation, quotes and brackets around this line")
+
+
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+    """SafeLoader, except that an impossible date ("2025-13-01") stays a string, so
+    validation can point at its line instead of the whole file failing."""
+
+    def construct_yaml_timestamp(self, node: Node) -> object:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def parse(text: str, source: str) -> tuple[Document | None, list[Problem]]:
     """Parse `text` with SafeLoader. None (with problems) when it cannot be used at all.
 
@@ -136,7 +197,12 @@ def parse(text: str, source: str) -> tuple[Document | None, list[Problem]]:
     if len(text) > MAX_CHARS:
         return None, [Problem(source, None, None, f"file is larger than {MAX_CHARS} characters",
                               "keep the config file small")]
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # a character YAML does not allow
+        reason = getattr(exc, "reason", "unreadable text")
+        return None, [Problem(source, None, None, f"invalid YAML: {reason}",
+                              "remove control characters from the file")]
     try:
         node = loader.get_single_node()
         if node is None:
@@ -146,17 +212,21 @@ def parse(text: str, source: str) -> tuple[Document | None, list[Problem]]:
         marks = _Marks()
         problems: list[Problem] = []
         _collect_marks(node, (), marks, problems, source)
+    except _Refused:
+        return None, [
+            Problem(source, *_mark(bad), f"tag {bad.tag!r} is not allowed",
+                    "only plain YAML is accepted: remove the tag")
+            for bad in _refused_tags(node)
+        ]
     except _TooComplex as exc:
-        line, column = _mark(exc.node)
-        return None, [Problem(source, line, column, f"YAML is too complex: {exc}",
+        return None, [Problem(source, *_mark(exc.node), f"YAML is too complex: {exc}",
                               "write the values out plainly")]
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        return None, [Problem(source, line, column, f"invalid YAML: {message}",
-                              "only plain YAML is accepted (no tags such as !!python/...)")]
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
+        return None, [_syntax_problem(source, exc)]
+    except RecursionError:
+        return None, [Problem(source, None, None, "YAML is too complex: nested too deeply",
+                              "write the values out plainly")]
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
         return None, [Problem(source, None, None, f"invalid YAML: {type(exc).__name__}",
                               "check the file with a YAML linter")]
     finally:

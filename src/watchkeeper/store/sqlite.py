@@ -48,7 +48,7 @@ class SqliteStore:
         *,
         threaded: bool = False,
         busy_timeout_ms: int = 5000,
-        checkpoint_interval: float | None = 0.5,
+        background_checkpoints: bool = True,
     ) -> None:
         self.path = path
         self._conn = sqlite3.connect(
@@ -59,14 +59,10 @@ class SqliteStore:
         self._checkpointer: _Checkpointer | None = None
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
-            # Checkpoints (and their fsync) run on their own thread; the built-in one
-            # stays as a far-off backstop in case that thread ever stops.
-            if checkpoint_interval is not None:
-                self._conn.execute("PRAGMA wal_autocheckpoint = 10000")
             self._conn.execute("PRAGMA journal_size_limit = 67108864")
         self.schema_version = migrate(self._conn)
-        if path != ":memory:" and checkpoint_interval is not None:
-            self._checkpointer = _Checkpointer(path, busy_timeout_ms, checkpoint_interval)
+        if path != ":memory:" and background_checkpoints:
+            self._checkpointer = _Checkpointer(path, busy_timeout_ms)
         self._executor = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite") if threaded else None
         )
@@ -326,16 +322,21 @@ def _columns(incident: Incident) -> tuple[Any, ...]:
 
 
 class _Checkpointer:
-    """Copies committed WAL pages into the database file off the event loop.
+    """Copies WAL pages into the database file on its own thread and connection.
 
-    A commit that crosses SQLite's automatic checkpoint threshold would otherwise
-    do that copy (and an fsync) inside a webhook request.
+    SQLite's automatic checkpoint runs inside whichever commit crosses its
+    threshold, copying megabytes while the event loop waits. This thread keeps
+    the backlog of uncopied pages small (PASSIVE never blocks writers), so the
+    automatic checkpoint, which is still what lets the log restart, finds almost
+    nothing left to do. It polls fast while the log grows and slowly when idle.
     """
 
-    def __init__(self, path: str, busy_timeout_ms: int, interval: float = 0.5) -> None:
+    def __init__(
+        self, path: str, busy_timeout_ms: int, idle: float = 0.2, busy: float = 0.01
+    ) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
-        self._interval = interval
+        self._idle, self._busy = idle, busy
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
@@ -344,9 +345,14 @@ class _Checkpointer:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            while not self._stopping.wait(self._interval):
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            last_log, wait = -1, self._idle
+            while not self._stopping.wait(wait):
+                try:
+                    _, log, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    log = last_log
+                wait = self._busy if log != last_log else self._idle
+                last_log = log
         finally:
             conn.close()
 

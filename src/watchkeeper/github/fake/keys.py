@@ -19,7 +19,9 @@ def demo_private_key() -> str:
     ).decode("ascii")
 
 
+@functools.lru_cache(maxsize=8)
 def public_key_of(private_pem: str) -> str:
+    """The public half in PEM (cached: loading an RSA private key is slow)."""
     key = serialization.load_pem_private_key(private_pem.encode("ascii"), password=None)
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

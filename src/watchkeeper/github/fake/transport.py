@@ -126,7 +126,7 @@ class FakeTransport(httpx.AsyncBaseTransport):
         decoded = unquote(path)
         query = dict(request.url.params)
         body = json.loads(request.content) if request.content else None
-        installation_id = self._token_owner(request)
+        installation_id = token_owner = self._token_owner(request)
         if match := _TOKEN_ROUTE.fullmatch(path):
             installation_id = int(match[1])
         self.requests.append(RecordedRequest(request.method, decoded, query, body,
@@ -139,8 +139,8 @@ class FakeTransport(httpx.AsyncBaseTransport):
         resp = self._dispatch(request, path, query, body)
         if fault is not None:
             return _response(Resp(fault.status, fault.body, fault.headers))
-        if installation_id is not None:
-            resp.headers.update(self._rate_headers(installation_id))
+        if token_owner is not None:  # JWT calls do not spend an installation's quota
+            resp.headers.update(self._rate_headers(token_owner))
         return _response(resp)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:

@@ -1,0 +1,294 @@
+"""Perform the decision's actions on GitHub, idempotently, so a retried delivery is harmless.
+
+``first_attempt=False`` means an earlier try may have got part of the way: a create might
+have succeeded even though its answer was lost (a 502 after the issue was written). So a
+retried ``OpenIssue`` first looks for an issue carrying its hidden marker (listing by label,
+which is consistent; the search API is not), and a retried ``Comment`` looks for its key.
+
+New action types plug in with ``Executor.register(ActionType, handler)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from watchkeeper.actions import (
+    Action,
+    AddLabels,
+    Comment,
+    EnsureLabels,
+    OpenIssue,
+    RemoveLabels,
+    SetAssignees,
+    SetIssueState,
+    UpdateIssueSections,
+)
+from watchkeeper.errors import PermanentError, RetryableError
+from watchkeeper.github.failures import NotFoundError
+from watchkeeper.github.gateway import Gateway
+from watchkeeper.record import Incident
+from watchkeeper.render.markers import splice
+
+log = logging.getLogger("watchkeeper.github.executor")
+
+# (incident, action, first_attempt) -> the incident, possibly with new facts (issue number)
+ActionHandler = Callable[[Incident, Any, bool], Awaitable[Incident]]
+
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.:/-]")
+# A just-created issue can briefly 404 (pitfall 12b): retry the delivery after this long.
+FRESH_ISSUE_WAIT = 5.0
+
+
+def comment_marker(key: str) -> str:
+    """The hidden marker a keyed comment carries; the key is made safe inside a comment."""
+    safe = re.sub(r"-{2,}", "-", _KEY_UNSAFE.sub("_", key))[:200]
+    return f"<!-- watchkeeper:comment {safe} -->"
+
+
+def marker_label(labels: Sequence[str], preferred: str) -> str | None:
+    """The label to list candidate issues by: the preferred one when the issue gets it."""
+    lowered = [name.lower() for name in labels]
+    if preferred.lower() in lowered:
+        return preferred
+    return labels[0] if labels else None
+
+
+class Executor:
+    def __init__(self, gateway: Gateway, *, incident_label: str = "incident") -> None:
+        self.gateway = gateway
+        self.incident_label = incident_label
+        self._handlers: dict[type, ActionHandler] = {
+            EnsureLabels: self._ensure_labels,
+            OpenIssue: self._open_issue,
+            UpdateIssueSections: self._update_sections,
+            SetIssueState: self._set_state,
+            AddLabels: self._add_labels,
+            RemoveLabels: self._remove_labels,
+            SetAssignees: self._set_assignees,
+            Comment: self._comment,
+        }
+
+    def register(self, action_type: type, handler: ActionHandler) -> None:
+        """Teach the executor a new action type (or replace how one is performed)."""
+        self._handlers[action_type] = handler
+
+    async def execute(
+        self, incident: Incident, actions: Sequence[Action], *, first_attempt: bool
+    ) -> Incident:
+        opened_now = False
+        for action in actions:
+            handler = self._handlers.get(type(action))
+            if handler is None:
+                raise PermanentError(f"no way to perform {type(action).__name__}")
+            if _targets_issue(action) and incident.issue_number is None:
+                log.warning("skipping %s: incident %s has no issue yet",
+                            type(action).__name__, incident.id)
+                continue
+            try:
+                done = await handler(incident, action, first_attempt)
+            except NotFoundError as exc:
+                if opened_now:  # read-after-write lag on a fresh issue: worth another try
+                    raise RetryableError(f"{exc} (the issue was just opened)",
+                                         retry_after=FRESH_ISSUE_WAIT) from exc
+                raise
+            opened_now = opened_now or (incident.issue_number is None
+                                        and done.issue_number is not None)
+            incident = done
+        return incident
+
+    # --- handlers ---------------------------------------------------------------------
+
+    async def _ensure_labels(self, incident: Incident, action: EnsureLabels,
+                             first_attempt: bool) -> Incident:
+        created = await self.gateway.ensure_labels(_installation(incident), action.repo,
+                                                   action.labels)
+        if created:
+            log.info("created labels %s in %s", ", ".join(created), action.repo)
+        return incident
+
+    async def _open_issue(self, incident: Incident, action: OpenIssue,
+                          first_attempt: bool) -> Incident:
+        if incident.issue_number is not None:
+            return incident
+        installation = _installation(incident)
+        if not first_attempt:
+            found = await self._find_issue(installation, action)
+            if found is not None:
+                log.info("found issue #%d of incident %s by its marker", found, incident.id)
+                return incident.replace(issue_number=found)
+        number = await self.gateway.create_issue(
+            installation, action.repo, action.title, action.body,
+            labels=action.labels, assignees=action.assignees,
+        )
+        log.info("opened issue #%d in %s for incident %s", number, action.repo, incident.id)
+        return incident.replace(issue_number=number)
+
+    async def _find_issue(self, installation: int, action: OpenIssue) -> int | None:
+        label = marker_label(action.labels, self.incident_label)
+        if label is None:
+            return None  # an issue without labels cannot be listed cheaply: create
+        issues = await self.gateway.list_issues_with_label(installation, action.repo, label)
+        matches = [issue.number for issue in issues if action.marker in issue.body]
+        return min(matches) if matches else None
+
+    async def _update_sections(self, incident: Incident, action: UpdateIssueSections,
+                               first_attempt: bool) -> Incident:
+        installation, number = _installation(incident), _number(incident)
+        current = await self.gateway.get_issue(installation, action.repo, number)
+        body = splice(current.body, dict(action.sections))
+        title = action.title if action.title is not None and action.title != current.title \
+            else None
+        if body == current.body and title is None:
+            return incident
+        await self.gateway.update_issue(
+            installation, action.repo, number, title=title,
+            body=body if body != current.body else None,
+        )
+        return incident
+
+    async def _set_state(self, incident: Incident, action: SetIssueState,
+                         first_attempt: bool) -> Incident:
+        await self.gateway.update_issue(
+            _installation(incident), action.repo, _number(incident),
+            state=action.state, state_reason=action.state_reason,
+        )
+        return incident
+
+    async def _add_labels(self, incident: Incident, action: AddLabels,
+                          first_attempt: bool) -> Incident:
+        await self.gateway.add_labels(_installation(incident), action.repo, _number(incident),
+                                      action.labels)
+        return incident
+
+    async def _remove_labels(self, incident: Incident, action: RemoveLabels,
+                             first_attempt: bool) -> Incident:
+        for label in action.labels:
+            await self.gateway.remove_label(_installation(incident), action.repo,
+                                            _number(incident), label)
+        return incident
+
+    async def _set_assignees(self, incident: Incident, action: SetAssignees,
+                             first_attempt: bool) -> Incident:
+        await self.gateway.update_issue(_installation(incident), action.repo, _number(incident),
+                                        assignees=action.assignees)
+        return incident
+
+    async def _comment(self, incident: Incident, action: Comment,
+                       first_attempt: bool) -> Incident:
+        installation, number = _installation(incident), _number(incident)
+        marker = comment_marker(action.key)
+        if not first_attempt:
+            comments = await self.gateway.list_comments(installation, action.repo, number)
+            if any(marker in comment.body for comment in comments):
+                log.info("comment %s already posted on #%d", action.key, number)
+                return incident
+        await self.gateway.create_comment(installation, action.repo, number,
+                                          f"{action.body}\n\n{marker}")
+        return incident
+
+
+def _targets_issue(action: object) -> bool:
+    """Actions about an incident's issue need its number; OpenIssue is what creates it."""
+    return hasattr(action, "incident_id") and not isinstance(action, OpenIssue)
+
+
+def _installation(incident: Incident) -> int:
+    if incident.installation_id is None:
+        raise PermanentError(f"incident {incident.id} has no installation to act through")
+    return incident.installation_id
+
+
+def _number(incident: Incident) -> int:
+    assert incident.issue_number is not None  # checked by execute()
+    return incident.issue_number
+
+
+# --- dry run -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PlannedCall:
+    method: str
+    path: str
+    summary: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}  {self.summary}"
+
+
+Describe = Callable[[Incident, Any], Sequence[PlannedCall]]
+
+
+def _short(text: str, limit: int = 72) -> str:
+    line = " ".join(text.split())
+    return repr(line if len(line) <= limit else line[: limit - 1] + "…")
+
+
+def _issue_path(action: Any, incident: Incident, tail: str = "") -> str:
+    return f"/repos/{action.repo}/issues/{incident.issue_number}{tail}"
+
+
+_DESCRIBE: dict[type, Describe] = {
+    EnsureLabels: lambda inc, a: [PlannedCall(
+        "POST", f"/repos/{a.repo}/labels",
+        "create any missing label of: " + ", ".join(lb.name for lb in a.labels))],
+    UpdateIssueSections: lambda inc, a: [PlannedCall(
+        "PATCH", _issue_path(a, inc),
+        "rewrite sections " + ", ".join(name for name, _ in a.sections)
+        + (f"; title {_short(a.title)}" if a.title is not None else "") + " (if changed)")],
+    SetIssueState: lambda inc, a: [PlannedCall(
+        "PATCH", _issue_path(a, inc),
+        f"state {a.state}" + (f" ({a.state_reason})" if a.state_reason else ""))],
+    AddLabels: lambda inc, a: [PlannedCall(
+        "POST", _issue_path(a, inc, "/labels"), "add labels " + ", ".join(a.labels))],
+    RemoveLabels: lambda inc, a: [
+        PlannedCall("DELETE", _issue_path(a, inc, f"/labels/{name}"), f"remove label {name}")
+        for name in a.labels],
+    SetAssignees: lambda inc, a: [PlannedCall(
+        "PATCH", _issue_path(a, inc), "assignees " + (", ".join(a.assignees) or "(none)"))],
+    Comment: lambda inc, a: [PlannedCall(
+        "POST", _issue_path(a, inc, "/comments"), f"comment [{a.key}] {_short(a.body)}")],
+}
+
+
+class PlanningExecutor:
+    """The executor for ``simulate``: same interface, records the calls it would make."""
+
+    def __init__(self, *, first_issue_number: int = 1) -> None:
+        self.planned: list[PlannedCall] = []
+        self._next_number = first_issue_number
+        self._describe = dict(_DESCRIBE)
+
+    def register(self, action_type: type, describe: Describe) -> None:
+        self._describe[action_type] = describe
+
+    def lines(self) -> list[str]:
+        return [str(call) for call in self.planned]
+
+    async def execute(
+        self, incident: Incident, actions: Sequence[Action], *, first_attempt: bool
+    ) -> Incident:
+        for action in actions:
+            if isinstance(action, OpenIssue):
+                incident = self._open_issue(incident, action)
+                continue
+            describe = self._describe.get(type(action))
+            if describe is None:
+                raise PermanentError(f"no way to plan {type(action).__name__}")
+            if _targets_issue(action) and incident.issue_number is None:
+                continue
+            self.planned.extend(describe(incident, action))
+        return incident
+
+    def _open_issue(self, incident: Incident, action: OpenIssue) -> Incident:
+        if incident.issue_number is not None:
+            return incident
+        number, self._next_number = self._next_number, self._next_number + 1
+        self.planned.append(PlannedCall(
+            "POST", f"/repos/{action.repo}/issues",
+            f"open issue {_short(action.title)} labels [{', '.join(action.labels)}]"
+            f" -> #{number} (planned)"))
+        return incident.replace(issue_number=number)
