@@ -5,7 +5,8 @@ have succeeded even though its answer was lost (a 502 after the issue was writte
 retried ``OpenIssue`` first looks for an issue carrying its hidden marker (listing by label,
 which is consistent; the search API is not), and a retried ``Comment`` looks for its key.
 
-New action types plug in with ``Executor.register(ActionType, handler)``.
+New action types plug in with ``Executor.register(ActionType, handler)``. The dry-run
+``PlanningExecutor`` lives in planning.py and is re-exported here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from watchkeeper.actions import (
@@ -30,8 +30,11 @@ from watchkeeper.actions import (
 from watchkeeper.errors import PermanentError, RetryableError
 from watchkeeper.github.failures import NotFoundError
 from watchkeeper.github.gateway import Gateway
+from watchkeeper.github.planning import PlannedCall, PlanningExecutor, targets_issue
 from watchkeeper.record import Incident
 from watchkeeper.render.markers import splice
+
+__all__ = ["Executor", "PlannedCall", "PlanningExecutor", "comment_marker"]
 
 log = logging.getLogger("watchkeeper.github.executor")
 
@@ -84,7 +87,7 @@ class Executor:
             handler = self._handlers.get(type(action))
             if handler is None:
                 raise PermanentError(f"no way to perform {type(action).__name__}")
-            if _targets_issue(action) and incident.issue_number is None:
+            if targets_issue(action) and incident.issue_number is None:
                 log.warning("skipping %s: incident %s has no issue yet",
                             type(action).__name__, incident.id)
                 continue
@@ -191,11 +194,6 @@ class Executor:
         return incident
 
 
-def _targets_issue(action: object) -> bool:
-    """Actions about an incident's issue need its number; OpenIssue is what creates it."""
-    return hasattr(action, "incident_id") and not isinstance(action, OpenIssue)
-
-
 def _installation(incident: Incident) -> int:
     if incident.installation_id is None:
         raise PermanentError(f"incident {incident.id} has no installation to act through")
@@ -205,90 +203,3 @@ def _installation(incident: Incident) -> int:
 def _number(incident: Incident) -> int:
     assert incident.issue_number is not None  # checked by execute()
     return incident.issue_number
-
-
-# --- dry run -----------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class PlannedCall:
-    method: str
-    path: str
-    summary: str
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path}  {self.summary}"
-
-
-Describe = Callable[[Incident, Any], Sequence[PlannedCall]]
-
-
-def _short(text: str, limit: int = 72) -> str:
-    line = " ".join(text.split())
-    return repr(line if len(line) <= limit else line[: limit - 1] + "…")
-
-
-def _issue_path(action: Any, incident: Incident, tail: str = "") -> str:
-    return f"/repos/{action.repo}/issues/{incident.issue_number}{tail}"
-
-
-_DESCRIBE: dict[type, Describe] = {
-    EnsureLabels: lambda inc, a: [PlannedCall(
-        "POST", f"/repos/{a.repo}/labels",
-        "create any missing label of: " + ", ".join(lb.name for lb in a.labels))],
-    UpdateIssueSections: lambda inc, a: [PlannedCall(
-        "PATCH", _issue_path(a, inc),
-        "rewrite sections " + ", ".join(name for name, _ in a.sections)
-        + (f"; title {_short(a.title)}" if a.title is not None else "") + " (if changed)")],
-    SetIssueState: lambda inc, a: [PlannedCall(
-        "PATCH", _issue_path(a, inc),
-        f"state {a.state}" + (f" ({a.state_reason})" if a.state_reason else ""))],
-    AddLabels: lambda inc, a: [PlannedCall(
-        "POST", _issue_path(a, inc, "/labels"), "add labels " + ", ".join(a.labels))],
-    RemoveLabels: lambda inc, a: [
-        PlannedCall("DELETE", _issue_path(a, inc, f"/labels/{name}"), f"remove label {name}")
-        for name in a.labels],
-    SetAssignees: lambda inc, a: [PlannedCall(
-        "PATCH", _issue_path(a, inc), "assignees " + (", ".join(a.assignees) or "(none)"))],
-    Comment: lambda inc, a: [PlannedCall(
-        "POST", _issue_path(a, inc, "/comments"), f"comment [{a.key}] {_short(a.body)}")],
-}
-
-
-class PlanningExecutor:
-    """The executor for ``simulate``: same interface, records the calls it would make."""
-
-    def __init__(self, *, first_issue_number: int = 1) -> None:
-        self.planned: list[PlannedCall] = []
-        self._next_number = first_issue_number
-        self._describe = dict(_DESCRIBE)
-
-    def register(self, action_type: type, describe: Describe) -> None:
-        self._describe[action_type] = describe
-
-    def lines(self) -> list[str]:
-        return [str(call) for call in self.planned]
-
-    async def execute(
-        self, incident: Incident, actions: Sequence[Action], *, first_attempt: bool
-    ) -> Incident:
-        for action in actions:
-            if isinstance(action, OpenIssue):
-                incident = self._open_issue(incident, action)
-                continue
-            describe = self._describe.get(type(action))
-            if describe is None:
-                raise PermanentError(f"no way to plan {type(action).__name__}")
-            if _targets_issue(action) and incident.issue_number is None:
-                continue
-            self.planned.extend(describe(incident, action))
-        return incident
-
-    def _open_issue(self, incident: Incident, action: OpenIssue) -> Incident:
-        if incident.issue_number is not None:
-            return incident
-        number, self._next_number = self._next_number, self._next_number + 1
-        self.planned.append(PlannedCall(
-            "POST", f"/repos/{action.repo}/issues",
-            f"open issue {_short(action.title)} labels [{', '.join(action.labels)}]"
-            f" -> #{number} (planned)"))
-        return incident.replace(issue_number=number)
