@@ -235,7 +235,7 @@ class Ping:
 
 async def test_new_action_types_plug_in(fake: FakeGitHub, executor: Executor) -> None:
     with pytest.raises(PermanentError, match="no way to perform Ping"):
-        await executor.execute(_incident(1), [Ping("INC-2024-0001", REPO)],  # type: ignore[list-item]
+        await executor.execute(_incident(1), [Ping("INC-2024-0001", REPO)],
                                first_attempt=True)
     seen: list[tuple[int | None, str]] = []
 
@@ -244,7 +244,7 @@ async def test_new_action_types_plug_in(fake: FakeGitHub, executor: Executor) ->
         return incident
 
     executor.register(Ping, ping)
-    await executor.execute(_incident(1), [Ping("INC-2024-0001", REPO)],  # type: ignore[list-item]
+    await executor.execute(_incident(1), [Ping("INC-2024-0001", REPO)],
                            first_attempt=True)
     assert seen == [(1, REPO)]
 

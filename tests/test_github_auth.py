@@ -131,3 +131,10 @@ async def test_gateways_do_not_share_tokens() -> None:
     await gw1.get_repo(INST, REPO)
     await gw2.get_repo(INST, REPO)
     assert (first.tokens_issued, second.tokens_issued) == (1, 1)
+
+
+async def test_rejected_jwt_on_an_app_call_is_permanent() -> None:
+    fake, _ = _setup()
+    gateway = GitHubGateway(fake.app_id + 1, fake.private_key, fake.api_url, transport=fake)
+    with pytest.raises(PermanentError, match="GET /app: GitHub rejected the app's JWT"):
+        await gateway.get_app_slug()

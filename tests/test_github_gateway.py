@@ -7,7 +7,9 @@ half pins the requests sent and how GitHub's failure answers are mapped for the 
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -209,7 +211,7 @@ async def test_session_reuses_one_http_client(fake: FakeGitHub, gateway: GitHubG
     created: list[object] = []
     original = GitHubCore._create_async_client
 
-    async def counting(self: GitHubCore[object]) -> httpx.AsyncClient:
+    async def counting(self: GitHubCore[Any]) -> httpx.AsyncClient:
         created.append(self)
         return await original(self)
 
@@ -235,8 +237,7 @@ async def test_mutations_are_paced_per_installation(fake: FakeGitHub) -> None:
         clock["t"] += seconds
 
     gateway = GitHubGateway(fake.app_id, fake.private_key, fake.api_url, transport=fake,
-                            mutation_interval=1.0, sleep=sleep)
-    gateway._http._monotonic = lambda: clock["t"]
+                            mutation_interval=1.0, sleep=sleep, monotonic=lambda: clock["t"])
     fake.add_repo("beta/web", installation_id=9)
     await gateway.create_issue(INST, REPO, "a", "")
     await gateway.get_issue(INST, REPO, 1)  # reads are not paced
@@ -245,6 +246,23 @@ async def test_mutations_are_paced_per_installation(fake: FakeGitHub) -> None:
     clock["t"] += 0.25
     await gateway.add_labels(INST, REPO, 1, ["l"])
     assert sleeps == [1.0, 0.75]
+
+
+async def test_concurrent_mutations_wait_their_turn(fake: FakeGitHub) -> None:
+    clock = {"t": 0.0}
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock["t"] += seconds
+        await asyncio.sleep(0)  # let the other task try to slip in
+
+    gateway = GitHubGateway(fake.app_id, fake.private_key, fake.api_url, transport=fake,
+                            mutation_interval=1.0, sleep=sleep, monotonic=lambda: clock["t"])
+    await gateway.get_repo(INST, REPO)  # fetch the token first
+    await asyncio.gather(*(gateway.create_issue(INST, REPO, f"i{n}", "") for n in range(3)))
+    assert sleeps == [1.0, 1.0]
+    assert sorted(i.title for i in fake.issues(REPO)) == ["i0", "i1", "i2"]
 
 
 # --- wire shapes and failure mapping (respx) -----------------------------------------------

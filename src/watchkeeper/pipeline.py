@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from watchkeeper.clock import Clock
+from watchkeeper.config_source import ConfigSource
 from watchkeeper.errors import PermanentError, RetryableError
 from watchkeeper.github.executor import Executor
 from watchkeeper.incident import Decision, decide
@@ -26,9 +27,10 @@ from watchkeeper.logs import bind
 from watchkeeper.record import Incident
 from watchkeeper.routing import Router
 from watchkeeper.runbook.model import Config, Match
-from watchkeeper.runbook.policy import classify
+from watchkeeper.runbook.policy import classify, related_fingerprints
 from watchkeeper.signals.model import Signal
 from watchkeeper.signals.origin import is_own_event
+from watchkeeper.signals.payload import MalformedPayload
 from watchkeeper.store.base import Delivery, Store
 
 log = logging.getLogger("watchkeeper.pipeline")
@@ -39,7 +41,7 @@ class Pipeline:
     executor: Executor
     router: Router
     clock: Clock
-    configs: "ConfigSource"
+    configs: ConfigSource
     app_slug: str | None = None
 
     async def process(self, delivery: Delivery) -> None:
@@ -50,7 +52,11 @@ class Pipeline:
         if not isinstance(payload, dict) or is_own_event(payload, self.app_slug):
             return
         first_attempt = delivery.attempts == 0
-        for signal in self.router.route(delivery.event, payload):
+        try:
+            signals = self.router.route(delivery.event, payload, received_at=delivery.received_at)
+        except MalformedPayload as exc:
+            raise PermanentError(f"malformed {delivery.event} payload: {exc}") from exc
+        for signal in signals:
             with bind(event_key=signal.event_key, repo=signal.repo.full_name):
                 await self.handle(signal, first_attempt=first_attempt)
 
@@ -70,6 +76,10 @@ class Pipeline:
     ) -> Incident | None:
         if match is not None:
             return await self.store.open_incident_for(match.fingerprint)
+        for fp in related_fingerprints(signal, config):
+            incident = await self.store.open_incident_for(fp)
+            if incident is not None:
+                return incident
         return None
 
     async def _new_id(self, now: datetime) -> str:

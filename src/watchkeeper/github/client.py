@@ -43,23 +43,11 @@ def _already_exists(response: httpx.Response) -> bool:
     return any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
 
 
-def _issue_view(data: dict[str, Any]) -> IssueView:
-    return IssueView(
-        number=int(data["number"]),
-        title=str(data.get("title") or ""),
-        body=str(data.get("body") or ""),
-        state=str(data.get("state") or "open"),
-        state_reason=data.get("state_reason"),
-        labels=tuple(
-            str(label["name"] if isinstance(label, dict) else label)
-            for label in data.get("labels") or ()
-        ),
-        assignees=tuple(str(user["login"]) for user in data.get("assignees") or ()),
-        html_url=str(data.get("html_url") or ""),
-    )
-
-
 class GitHubGateway:
+    """The app's view of GitHub. ``transport`` is for the fake (tests, demo, simulate); the
+    per-call HTTP clients close it when they finish, so pass only transports that tolerate it.
+    """
+
     def __init__(
         self,
         app_id: int | str,
@@ -71,18 +59,17 @@ class GitHubGateway:
         timeout: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         wall_clock: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] | None = None,
         on_call: Callable[[str, int], None] | None = None,
     ) -> None:
-        """``on_call(method, status)`` sees every API response (status 0: none arrived)."""
+        """``on_call(method, status)`` sees every API response (status 0: none arrived);
+        ``sleep``, ``wall_clock`` and ``monotonic`` let tests pace and time without waiting."""
         self.credentials = AppCredentials(app_id, private_key)
-        extra: dict[str, Any] = {"on_call": on_call}
-        if sleep is not None:
-            extra["sleep"] = sleep
-        if wall_clock is not None:
-            extra["wall_clock"] = wall_clock
+        given = {"sleep": sleep, "wall_clock": wall_clock, "monotonic": monotonic}
+        extra: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         self._http = Requester(
             self.credentials, api_url, transport=transport,
-            mutation_interval=mutation_interval, timeout=timeout, **extra,
+            mutation_interval=mutation_interval, timeout=timeout, on_call=on_call, **extra,
         )
         self._labels: dict[str, set[str]] = {}  # repo -> known label names (lower case)
 
@@ -95,6 +82,8 @@ class GitHubGateway:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
+        """Keep HTTP connections open for this task's calls; enter it inside the worker task
+        (the clients are bound per task, pitfall 8). Calls outside a session still work."""
         async with self._http.session():
             yield
 
@@ -156,7 +145,7 @@ class GitHubGateway:
 
     async def get_issue(self, installation_id: int, repo: str, number: int) -> IssueView:
         data = await self._json(installation_id, "GET", f"{repo_path(repo)}/issues/{int(number)}")
-        return _issue_view(data)
+        return IssueView.from_json(data)
 
     async def list_issues_with_label(
         self, installation_id: int, repo: str, label: str, state: str = "all"
@@ -165,7 +154,7 @@ class GitHubGateway:
         items = await self._http.paginate(
             installation_id, f"{repo_path(repo)}/issues", {"labels": label, "state": state}
         )
-        return [_issue_view(item) for item in items if "pull_request" not in item]
+        return [IssueView.from_json(item) for item in items if "pull_request" not in item]
 
     async def create_issue(
         self,

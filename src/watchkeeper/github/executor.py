@@ -80,7 +80,7 @@ class Executor:
         self._handlers[action_type] = handler
 
     async def execute(
-        self, incident: Incident, actions: Sequence[Action], *, first_attempt: bool
+        self, incident: Incident, actions: Sequence[Action | object], *, first_attempt: bool
     ) -> Incident:
         opened_now = False
         for action in actions:

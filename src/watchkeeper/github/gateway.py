@@ -6,10 +6,10 @@ dry runs can hand them anything shaped like it. ``GitHubGateway`` (client.py) is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from watchkeeper.actions import LabelSpec
 
@@ -30,6 +30,23 @@ class IssueView:
     labels: tuple[str, ...]
     assignees: tuple[str, ...]
     html_url: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IssueView:
+        """From GitHub's raw issue JSON (raw, because typed models drop or reject fields)."""
+        return cls(
+            number=int(data["number"]),
+            title=str(data.get("title") or ""),
+            body=str(data.get("body") or ""),
+            state=str(data.get("state") or "open"),
+            state_reason=data.get("state_reason"),
+            labels=tuple(
+                str(label["name"] if isinstance(label, Mapping) else label)
+                for label in data.get("labels") or ()
+            ),
+            assignees=tuple(str(user["login"]) for user in data.get("assignees") or ()),
+            html_url=str(data.get("html_url") or ""),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,7 +91,7 @@ class PlanningExecutor:
         return [str(call) for call in self.planned]
 
     async def execute(
-        self, incident: Incident, actions: Sequence[Action], *, first_attempt: bool
+        self, incident: Incident, actions: Sequence[Action | object], *, first_attempt: bool
     ) -> Incident:
         for action in actions:
             if isinstance(action, OpenIssue):

@@ -144,7 +144,9 @@ class Requester:
         method = method.upper()
         if method not in MUTATING:
             return await self._send(installation_id, method, url, params, json, tolerate)
-        lock = self._locks.setdefault(installation_id, asyncio.Lock())
+        lock = self._locks.get(installation_id)
+        if lock is None:
+            lock = self._locks[installation_id] = asyncio.Lock()
         async with lock:
             last = self._last_mutation.get(installation_id)
             if last is not None and self._interval > 0:
@@ -179,8 +181,11 @@ class Requester:
                 self._note_rate_limit(installation_id, raw)
                 if raw.status_code in tolerate:
                     return raw
+                if raw.status_code == 401 and installation_id is None:
+                    raise PermanentError(f"{what}: GitHub rejected the app's JWT (check the "
+                                         "app ID, the private key and the server clock)") from exc
                 if raw.status_code == 401 and attempt == 1 and installation_id is not None:
-                    await self._credentials.forget_token(installation_id)
+                    await self._credentials.forget_token(installation_id)  # revoked or expired
                     continue
                 raise failure_for(raw, what, self._wall_clock()) from exc
             except RequestError as exc:

@@ -114,3 +114,23 @@ def classify(signal: Signal, config: Config) -> Match | None:
 def find_rule_for(rule_name: str, config: Config) -> Rule | None:
     """The configured rule an incident was opened under (None if it was removed)."""
     return next((rule for rule in config.rules if rule.name == rule_name), None)
+
+
+def related_fingerprints(signal: Signal, config: Config) -> list[str]:
+    """Fingerprints of incidents a recovery or alert-state signal may belong to.
+
+    A success, a fixed alert or a validity change opens nothing, but it is news for the
+    incident the same workflow (on the same branch) or alert opened. Conclusion and
+    severity are ignored here: they only decide whether something opens.
+    """
+    found: list[str] = []
+    for rule in config.rules:
+        if rule.source != signal.source or not _text_matches(rule, signal):
+            continue
+        if not _branch_matches(rule, signal):
+            continue
+        fp = fingerprint(signal.repo.full_name, rule.name, signal.subject,
+                         subject_branch(signal))
+        if fp not in found:
+            found.append(fp)
+    return found

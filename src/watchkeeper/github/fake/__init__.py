@@ -3,7 +3,7 @@
 Hand it to ``GitHubGateway(fake.app_id, fake.private_key, fake.api_url, transport=fake)`` and
 the real client talks to it: JWT and installation tokens, issues, labels, comments, files,
 refs, pull requests, check runs. Changes the app makes come back through ``on_event`` as the
-webhooks GitHub would send (sender "<slug>[bot]"), and ``person_*`` helpers act as humans.
+webhooks GitHub would send (sender "<slug>[bot]"), and ``person_*`` methods act as humans.
 
     fake = FakeGitHub()
     fake.add_repo("acme/api", installation_id=7, files={".github/watchkeeper.yml": "..."})

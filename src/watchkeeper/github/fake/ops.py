@@ -1,6 +1,6 @@
 """Changes to the fake's state, each announced as the webhook GitHub would send.
 
-Shared by the REST routes (the app acting, sender "<slug>[bot]") and the person helpers
+Shared by the REST routes (the app acting, sender "<slug>[bot]") and the person_* methods
 (a human acting, sender type "User"), so both paths produce identical events.
 """
 
