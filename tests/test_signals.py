@@ -489,9 +489,11 @@ def test_own_events_are_recognised() -> None:
     via_app = copy.deepcopy(comment)
     via_app["comment"]["performed_via_github_app"] = {"slug": "watchkeeper", "id": 1}
     assert is_own_event(via_app, "watchkeeper")
-    issue = load("issues", "opened.payload")
-    issue["issue"]["performed_via_github_app"] = {"slug": "watchkeeper"}
-    assert is_own_event(issue, "watchkeeper")
+    # An issue the app created keeps performed_via_github_app when a person edits it:
+    # that person's edit is not the app's own event.
+    person_edit = load("issues", "edited.payload")
+    person_edit["issue"]["performed_via_github_app"] = {"slug": "watchkeeper"}
+    assert not is_own_event(person_edit, "watchkeeper")
     assert not is_own_event({"sender": None}, "watchkeeper")
 
 

@@ -136,8 +136,14 @@ def _open(inp: _Input) -> Decision:
         evidence=(_evidence(signal),),
         config_problems=problems,
     )
+    return Decision(incident, opening_actions(incident, config, now))
+
+
+def opening_actions(incident: Incident, config: Config, now: datetime) -> tuple[Action, ...]:
+    """Labels and the issue for a record; also re-planned when a stored incident still
+    has no issue number (the executor then finds an issue it opened by its marker)."""
     labels = incident_labels(incident)
-    return Decision(incident, (
+    return (
         EnsureLabels(incident.tracker_repo, labels),
         OpenIssue(
             incident_id=incident.id,
@@ -147,7 +153,7 @@ def _open(inp: _Input) -> Decision:
             labels=tuple(label.name for label in labels),
             marker=incident_marker(incident.id),
         ),
-    ))
+    )
 
 
 def _occurrence(inp: _Input) -> Decision:

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from watchkeeper.clock import Clock
 from watchkeeper.config_source import ConfigSource
 from watchkeeper.errors import PermanentError, RetryableError
 from watchkeeper.github.executor import Executor
-from watchkeeper.incident import Decision, decide
+from watchkeeper.github.gateway import Gateway
+from watchkeeper.incident import Decision, decide, opening_actions
 from watchkeeper.logs import bind
 from watchkeeper.record import Incident
 from watchkeeper.routing import Router
@@ -35,6 +38,11 @@ from watchkeeper.store.base import Delivery, Store
 
 log = logging.getLogger("watchkeeper.pipeline")
 
+# A feature's I/O shell for one webhook event: it parses the payload (purely), gathers
+# what its pure decision needs, and hands the Decision to `Pipeline.apply`.
+EventHandler = Callable[["Pipeline", Delivery, dict[str, Any]], Awaitable[None]]
+
+
 @dataclass
 class Pipeline:
     store: Store
@@ -43,13 +51,29 @@ class Pipeline:
     clock: Clock
     configs: ConfigSource
     app_slug: str | None = None
+    # Looks up the app's slug (GET /app) when settings did not give it: own events are
+    # recognised by the sender "<slug>[bot]".
+    slug_lookup: Callable[[], Awaitable[str]] | None = None
+    # Features register handlers per X-GitHub-Event (see `on`); run in registration order.
+    handlers: dict[str, list[EventHandler]] = field(default_factory=dict)
+    # The gateway, for features whose decisions need facts from GitHub first.
+    gateway: Gateway | None = None
+
+    def on(self, event: str, handler: EventHandler) -> None:
+        """Register a feature's handler for an event (after the security signal router)."""
+        self.handlers.setdefault(event, []).append(handler)
+
+    async def _own_slug(self) -> str | None:
+        if self.app_slug is None and self.slug_lookup is not None:
+            self.app_slug = await self.slug_lookup()
+        return self.app_slug
 
     async def process(self, delivery: Delivery) -> None:
         try:
             payload = json.loads(delivery.body)
         except ValueError as exc:  # ingress checked it; a corrupted row is not retryable
             raise PermanentError(f"stored body is not JSON: {exc}") from exc
-        if not isinstance(payload, dict) or is_own_event(payload, self.app_slug):
+        if not isinstance(payload, dict) or is_own_event(payload, await self._own_slug()):
             return
         first_attempt = delivery.attempts == 0
         try:
@@ -59,17 +83,26 @@ class Pipeline:
         for signal in signals:
             with bind(event_key=signal.event_key, repo=signal.repo.full_name):
                 await self.handle(signal, first_attempt=first_attempt)
+        for handler in self.handlers.get(delivery.event, ()):
+            await handler(self, delivery, payload)
 
     async def handle(self, signal: Signal, *, first_attempt: bool) -> None:
+        if signal.kind != "detection" and not await self._repo_has_open_incident(signal):
+            return  # most runs pass: answer those without a single GitHub call
         now = self.clock.now()
         config = await self.configs.get(signal.installation_id, signal.repo.full_name)
         match = classify(signal, config) if signal.kind == "detection" else None
         incident = await self._find_incident(signal, match, config)
         if incident is None and match is None:
             return
-        new_id = await self._new_id(now) if incident is None else ""
+        new_id = await self.new_incident_id(now) if incident is None else ""
         decision = decide(incident, signal, match, config, now, new_id)
-        await self._apply(incident, decision, first_attempt=first_attempt)
+        if incident is not None and incident.issue_number is None and decision.incident:
+            # An earlier attempt stored the record but never learnt its issue number.
+            decision = Decision(decision.incident, (
+                *opening_actions(decision.incident, config, now), *decision.actions))
+            first_attempt = False
+        await self.apply(incident, decision, first_attempt=first_attempt)
 
     async def _find_incident(
         self, signal: Signal, match: Match | None, config: Config
@@ -82,13 +115,21 @@ class Pipeline:
                 return incident
         return None
 
-    async def _new_id(self, now: datetime) -> str:
+    async def _repo_has_open_incident(self, signal: Signal) -> bool:
+        repo = signal.repo.full_name.lower()
+        return any(i.repo.lower() == repo for i in await self.store.list_incidents(open_only=True))
+
+    async def config_for(self, installation_id: int | None, repo: str) -> Config:
+        return await self.configs.get(installation_id, repo)
+
+    async def new_incident_id(self, now: datetime) -> str:
         number = await self.store.next_incident_number()
         return f"INC-{now.year}-{number:04d}"
 
-    async def _apply(
+    async def apply(
         self, before: Incident | None, decision: Decision, *, first_attempt: bool
     ) -> None:
+        """Store and perform a decision (see the module docstring for the ordering)."""
         after = decision.incident
         if after is None or (after == before and not decision.actions):
             return

@@ -10,11 +10,16 @@ from collections.abc import Mapping
 from typing import Any
 
 BRANCH_PREFIX = "watchkeeper/"
-_OBJECTS = ("comment", "issue", "pull_request", "check_run", "review")
 
 
 def is_own_event(payload: Mapping[str, Any], app_slug: str | None) -> bool:
-    """True when the event was performed by this app (by its bot user or through it)."""
+    """True when the event was performed by this app.
+
+    The sender is the trustworthy signal (`<slug>[bot]`, type Bot). A comment's own
+    `performed_via_github_app` and a check run's `app` also name the actor of that
+    object. An issue's or pull request's `performed_via_github_app` does not: it names
+    the app that *created* the issue, and stays there when a person later edits it.
+    """
     if not app_slug or not isinstance(payload, Mapping):
         return False
     sender = payload.get("sender")
@@ -22,12 +27,13 @@ def is_own_event(payload: Mapping[str, Any], app_slug: str | None) -> bool:
         sender.get("login") == f"{app_slug}[bot]"
     ):
         return True
-    for key in (None, *_OBJECTS):
-        holder = payload if key is None else payload.get(key)
-        via = holder.get("performed_via_github_app") if isinstance(holder, Mapping) else None
-        if isinstance(via, Mapping) and via.get("slug") == app_slug:
-            return True
-    return False
+    comment = payload.get("comment")
+    via = comment.get("performed_via_github_app") if isinstance(comment, Mapping) else None
+    if isinstance(via, Mapping) and via.get("slug") == app_slug:
+        return True
+    check_run = payload.get("check_run")
+    app = check_run.get("app") if isinstance(check_run, Mapping) else None
+    return isinstance(app, Mapping) and app.get("slug") == app_slug
 
 
 def is_watchkeeper_branch(branch: str | None) -> bool:

@@ -13,17 +13,16 @@ serves one store, so statements never interleave inside a transaction.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from watchkeeper.record import Incident, incident_from_json, incident_to_json
 from watchkeeper.store.base import Delivery, DeliveryState
+from watchkeeper.store.sqlite_runner import DirectRunner, ThreadRunner, unpack
 from watchkeeper.store.sqlite_schema import migrate
 
 T = TypeVar("T")
@@ -46,7 +45,7 @@ class SqliteStore:
         self,
         path: str,
         *,
-        threaded: bool = False,
+        threaded: bool = True,
         busy_timeout_ms: int = 5000,
         background_checkpoints: bool = True,
     ) -> None:
@@ -63,15 +62,13 @@ class SqliteStore:
         self.schema_version = migrate(self._conn)
         if path != ":memory:" and background_checkpoints:
             self._checkpointer = _Checkpointer(path, busy_timeout_ms)
-        self._executor = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite") if threaded else None
+        self._runner: ThreadRunner | DirectRunner = (
+            ThreadRunner(self._conn) if threaded else DirectRunner(self._conn)
         )
         self._closed = False
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await self._runner.call(fn, *args)
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         return self._conn.execute(sql, params)
@@ -89,43 +86,29 @@ class SqliteStore:
     # --- delivery queue -------------------------------------------------------------
 
     async def enqueue(self, delivery: Delivery) -> bool:
-        return await self._call(self._enqueue, delivery)
-
-    def _enqueue(self, d: Delivery) -> bool:
-        received = _ts(d.received_at)
-        with self._transaction():
-            rows = self._conn.execute(
-                "INSERT INTO deliveries (delivery_id, event, action, received_at, available_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING RETURNING seq",
-                (d.delivery_id, d.event, d.action, received, received),
-            ).fetchall()
-            if not rows:
-                return False
-            self._conn.execute(
-                "INSERT INTO delivery_bodies (seq, body) VALUES (?, ?)", (rows[0][0], d.body)
-            )
-        return True
+        if delivery.received_at.tzinfo is None:
+            raise ValueError("store times must be timezone-aware")
+        return await self._runner.insert_delivery(delivery)
 
     async def claim(self, worker: str, now: datetime, lease_seconds: float) -> Delivery | None:
         t = _ts(now)
-        return await self._call(self._claim, worker, t, t + lease_seconds)
+        row = await self._call(self._claim, worker, t, t + lease_seconds)
+        if row is None:
+            return None
+        delivery_id, event, action, body, encoding, received_at, attempts = row
+        return Delivery(
+            delivery_id, event, action, unpack(body, encoding), _dt(received_at), attempts
+        )
 
-    def _claim(self, worker: str, now: float, lease_until: float) -> Delivery | None:
+    def _claim(self, worker: str, now: float, lease_until: float) -> tuple[Any, ...] | None:
         rows = self._conn.execute(
             "UPDATE deliveries SET available_at = ?, attempts = attempts + 1, claimed_by = ?"
             " WHERE seq = (SELECT seq FROM deliveries WHERE state = 'pending'"
             "  AND available_at <= ? ORDER BY available_at, seq LIMIT 1)"
-            " RETURNING seq, delivery_id, event, action, received_at, attempts",
+            " RETURNING delivery_id, event, action, body, encoding, received_at, attempts",
             (lease_until, worker, now),
         ).fetchall()
-        if not rows:
-            return None
-        seq, delivery_id, event, action, received_at, attempts = rows[0]
-        found = self._conn.execute(
-            "SELECT body FROM delivery_bodies WHERE seq = ?", (seq,)
-        ).fetchone()
-        body = bytes(found[0]) if found else b""
-        return Delivery(delivery_id, event, action, body, _dt(received_at), attempts)
+        return tuple(rows[0]) if rows else None
 
     async def complete(self, delivery_id: str, now: datetime) -> None:
         await self._call(
@@ -212,11 +195,6 @@ class SqliteStore:
     def _prune(self, now: float, keep_days: float) -> int:
         cutoff = now - keep_days * _DAY
         with self._transaction():
-            self._conn.execute(
-                "DELETE FROM delivery_bodies WHERE seq IN (SELECT seq FROM deliveries"
-                " WHERE state = 'done' AND finished_at < ?)",
-                (cutoff,),
-            )
             gone = self._conn.execute(
                 "DELETE FROM deliveries WHERE state = 'done' AND finished_at < ?", (cutoff,)
             ).rowcount
@@ -309,9 +287,8 @@ class SqliteStore:
         self._closed = True
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        await self._call(self._conn.close)
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        self._runner.close()
+        self._conn.close()
 
 
 def _columns(incident: Incident) -> tuple[Any, ...]:

@@ -16,6 +16,8 @@ MIGRATIONS: tuple[str, ...] = (
         delivery_id  TEXT NOT NULL UNIQUE,
         event        TEXT NOT NULL,
         action       TEXT,
+        body         BLOB NOT NULL,
+        encoding     TEXT NOT NULL DEFAULT 'identity',  -- identity | zlib
         received_at  REAL NOT NULL,
         state        TEXT NOT NULL DEFAULT 'pending',  -- pending | done | dead
         available_at REAL NOT NULL,  -- due time; a claim moves it to the lease's end
@@ -27,11 +29,6 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_due ON deliveries (available_at, seq) WHERE state = 'pending';
     CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE state = 'done';
     CREATE INDEX deliveries_dead ON deliveries (seq) WHERE state = 'dead';
-    -- Bodies live apart: claiming and finishing rewrite a small row, not 20 KB.
-    CREATE TABLE delivery_bodies (
-        seq  INTEGER PRIMARY KEY,  -- deliveries.seq
-        body BLOB NOT NULL
-    );
 
     CREATE TABLE events (
         key     TEXT PRIMARY KEY,
