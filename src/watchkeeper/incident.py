@@ -178,7 +178,7 @@ def _occurrence(inp: _Input) -> Decision:
                           f"Occurred again (occurrence {occ.count}): {signal.title}",
                           url=signal.url, key=signal.event_key)
     updated = incident.replace(occurrences=occ, timeline=(*incident.timeline, entry))
-    actions: list[Action] = [_update(updated, config, now, "summary", "timeline", "meta")]
+    actions: list[Action] = [update_sections(updated, config, now, "summary", "timeline", "meta")]
     if comment_due:
         actions.append(Comment(updated.id, updated.tracker_repo,
                                occurrence_comment(updated, signal,
@@ -198,7 +198,7 @@ def _recovery(inp: _Input) -> Decision:
                           key=signal.event_key)
     updated = incident.replace(timeline=(*incident.timeline, entry))
     return Decision(updated, (
-        _update(updated, config, now, "timeline"),
+        update_sections(updated, config, now, "timeline"),
         Comment(updated.id, updated.tracker_repo, recovery_comment(updated, signal),
                 key=f"recovered:{signal.event_key}"),
     ))
@@ -247,7 +247,9 @@ def _evidence(signal: Signal) -> Evidence:
                     identifiers=tuple(ids), at=signal.occurred_at)
 
 
-def _update(incident: Incident, config: Config, now: datetime, *names: str) -> UpdateIssueSections:
+def update_sections(incident: Incident, config: Config, now: datetime, *names: str
+                    ) -> UpdateIssueSections:
+    """Re-render the named app-owned sections of the incident issue from the record."""
     rendered = render_sections(incident, config, now)
     return UpdateIssueSections(incident.id, incident.tracker_repo,
                                tuple((name, rendered[name]) for name in names))

@@ -8,7 +8,10 @@ to rebuild a lost database. Times are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import types
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -84,6 +87,9 @@ class Incident:
     evidence: tuple[Evidence, ...] = ()
     config_problems: tuple[str, ...] = ()
     closed_at: datetime | None = None
+    # Keys of one-shot effects already performed (a reminder, a breach escalation, a
+    # handled command), so replays and restarts never repeat them.
+    done_keys: tuple[str, ...] = ()
     version: int = 0  # optimistic concurrency in the store
 
     def milestone(self, name: str) -> datetime | None:
@@ -91,6 +97,13 @@ class Incident:
 
     def role(self, name: str) -> str | None:
         return dict(self.roles).get(name)
+
+    def done(self, key: str) -> bool:
+        return key in self.done_keys
+
+    def with_done(self, *keys: str) -> Incident:
+        new = tuple(k for k in dict.fromkeys(keys) if k not in self.done_keys)
+        return self if not new else dataclasses.replace(self, done_keys=(*self.done_keys, *new))
 
     def replace(self, **changes: Any) -> Incident:
         return dataclasses.replace(self, **changes)
@@ -108,12 +121,37 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode_value(value: Any) -> Any:
+def _decode(value: Any, hint: Any) -> Any:
+    """Rebuild a value from JSON guided by its type hint (nested dataclasses, tuples,
+    datetimes), so records gain fields without touching this code."""
+    if value is None:
+        return None
     if isinstance(value, dict) and set(value) == {"$dt"}:
         return datetime.fromisoformat(value["$dt"])
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        return _decode(value, non_none[0]) if len(non_none) == 1 else _decode(value, Any)
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return _decode_dataclass(hint, value)
     if isinstance(value, list):
-        return tuple(_decode_value(v) for v in value)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return tuple(_decode(v, a) for v, a in zip(value, args, strict=False))
+        item = args[0] if origin is tuple and args else Any
+        return tuple(_decode(v, item) for v in value)
     return value
+
+
+def _decode_dataclass(cls: Any, raw: dict[str, Any]) -> Any:
+    hints = _hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: _decode(v, hints[k]) for k, v in raw.items() if k in known})
+
+
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def incident_to_json(incident: Incident) -> str:
@@ -121,19 +159,8 @@ def incident_to_json(incident: Incident) -> str:
 
 
 def incident_from_json(text: str) -> Incident:
-    raw = json.loads(text)
-    data = {k: _decode_value(v) for k, v in raw.items() if k in _INCIDENT_FIELDS}
-    data["occurrences"] = Occurrences(
-        **{k: _decode_value(v) for k, v in raw.get("occurrences", {}).items()}
-    )
-    data["timeline"] = tuple(
-        TimelineEntry(**{k: _decode_value(v) for k, v in e.items()})
-        for e in raw.get("timeline", [])
-    )
-    data["evidence"] = tuple(
-        Evidence(**{k: _decode_value(v) for k, v in e.items()}) for e in raw.get("evidence", [])
-    )
-    return Incident(**data)
+    """Unknown keys are ignored (a newer writer); missing keys take their defaults."""
+    incident: Incident = _decode_dataclass(Incident, json.loads(text))
+    return incident
 
 
-_INCIDENT_FIELDS = {f.name for f in dataclasses.fields(Incident)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -41,6 +41,7 @@ def build_app(
     extra_routes: Sequence[BaseRoute] = (),
     worker: Worker | None = None,
     close_store: bool = True,
+    jobs: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> Starlette:
     """The ASGI app. ``app.state`` carries store, worker, ingress and settings."""
     if worker is None:
@@ -81,9 +82,17 @@ def build_app(
         task = asyncio.create_task(worker.run(), name="watchkeeper-worker") if run_worker else None
         if task is not None:
             task.add_done_callback(_report_worker_exit)
+        # Background jobs (e.g. the SLA scheduler) live as long as the app.
+        job_tasks = [asyncio.create_task(job(), name=f"watchkeeper-job-{i}")
+                     for i, job in enumerate(jobs)]
         try:
             yield
         finally:
+            for job_task in job_tasks:
+                job_task.cancel()
+            for job_task in job_tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await job_task
             if task is not None:
                 await worker.stop()
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.config_source import ConfigSource, GitHubConfigSource
+from watchkeeper.features import install_all
 from watchkeeper.github.client import GitHubGateway
 from watchkeeper.github.executor import Executor
 from watchkeeper.metrics import CONTENT_TYPE, Metrics
@@ -39,6 +41,10 @@ class Runtime:
     pipeline: Pipeline
     metrics: Metrics
     clock: Clock
+    # Filled by features (watchkeeper/features): extra HTTP routes and background jobs
+    # (coroutines run beside the worker for the app's lifetime, e.g. the SLA scheduler).
+    routes: list[BaseRoute] = field(default_factory=list)
+    jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def build_runtime(
@@ -72,7 +78,9 @@ def build_runtime(
         slug_lookup=gateway.get_app_slug,
         gateway=gateway,
     )
-    return Runtime(settings, store, gateway, pipeline, metrics, clock)
+    runtime = Runtime(settings, store, gateway, pipeline, metrics, clock)
+    install_all(runtime)
+    return runtime
 
 
 def create_app(
@@ -110,7 +118,8 @@ def create_app(
         runtime.clock,
         run_worker=run_worker,
         worker_context=runtime.gateway.session,
-        extra_routes=[Route("/metrics", metrics_endpoint, methods=["GET"])],
+        extra_routes=[Route("/metrics", metrics_endpoint, methods=["GET"]), *runtime.routes],
+        jobs=runtime.jobs if run_worker else (),
     )
     app.state.runtime = runtime
     return app

@@ -59,6 +59,8 @@ class SqliteStore:
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA journal_size_limit = 67108864")
+            if background_checkpoints:
+                self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         self.schema_version = migrate(self._conn)
         if path != ":memory:" and background_checkpoints:
             self._checkpointer = _Checkpointer(path, busy_timeout_ms)
@@ -302,14 +304,18 @@ class _Checkpointer:
     """Copies WAL pages into the database file on its own thread and connection.
 
     SQLite's automatic checkpoint runs inside whichever commit crosses its
-    threshold, copying megabytes while the event loop waits. This thread keeps
-    the backlog of uncopied pages small (PASSIVE never blocks writers), so the
-    automatic checkpoint, which is still what lets the log restart, finds almost
-    nothing left to do. It polls fast while the log grows and slowly when idle.
+    threshold, copying megabytes while that commit (and every webhook waiting on
+    it) stands still. Here PASSIVE checkpoints, which never block writers, run
+    beside the writes instead. The log can only restart from its beginning when a
+    checkpoint finishes between two writes; under a long burst that may not
+    happen, so past RESTART_FRAMES a RESTART checkpoint holds writers back for the
+    few pages the last pass left.
     """
 
+    RESTART_FRAMES = 50_000  # ~200 MB of 4 KiB pages
+
     def __init__(
-        self, path: str, busy_timeout_ms: int, idle: float = 0.2, busy: float = 0.01
+        self, path: str, busy_timeout_ms: int, idle: float = 0.2, busy: float = 0.02
     ) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
@@ -322,14 +328,16 @@ class _Checkpointer:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            last_log, wait = -1, self._idle
+            last, wait = -1, self._idle
             while not self._stopping.wait(wait):
-                try:
-                    _, log, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                except sqlite3.Error:
-                    log = last_log
-                wait = self._busy if log != last_log else self._idle
-                last_log = log
+                with contextlib.suppress(sqlite3.Error):
+                    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if frames >= self.RESTART_FRAMES:
+                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                    wait = self._busy if frames != last else self._idle
+                    last = frames
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             conn.close()
 
