@@ -75,7 +75,8 @@ class Pipeline:
             raise PermanentError(f"stored body is not JSON: {exc}") from exc
         if not isinstance(payload, dict) or is_own_event(payload, await self._own_slug()):
             return
-        first_attempt = delivery.attempts == 0
+        # The store counts claims: 1 means no earlier attempt can have left anything behind.
+        first_attempt = delivery.attempts <= 1
         try:
             signals = self.router.route(delivery.event, payload, received_at=delivery.received_at)
         except MalformedPayload as exc:
