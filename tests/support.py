@@ -80,14 +80,33 @@ class Harness:
 
     client_app: Any = None
 
+    def capture(self) -> list[tuple[str, dict[str, Any]]]:
+        """Collect every webhook the fake emits from now on (people's acts and the app's
+        own echoes), to deliver them later with `deliver_all`."""
+        events: list[tuple[str, dict[str, Any]]] = []
+        self.fake.on_event = lambda name, payload: events.append((name, copy.deepcopy(payload)))
+        return events
+
+    async def deliver_all(self, events: list[tuple[str, dict[str, Any]]]) -> int:
+        """Deliver the captured events (emptying the list) and process them; returns how
+        many deliveries were processed."""
+        batch, events[:] = list(events), []
+        for name, payload in batch:
+            response = await self.deliver(name, payload)
+            assert response.status_code == 202, response.text
+        return await self.drain()
+
 
 @asynccontextmanager
 async def harness(tmp_path: Path, *, now: datetime | None = None,
-                  fake: FakeGitHub | None = None) -> AsyncIterator[Harness]:
-    fake = fake or FakeGitHub(app_id=4242, app_slug="watchkeeper")
+                  fake: FakeGitHub | None = None,
+                  env: dict[str, str] | None = None) -> AsyncIterator[Harness]:
+    """`env`: extra server settings (e.g. ALERTS_TOKEN, NOTIFY_TARGETS)."""
+    clock = FrozenClock(now or datetime(2026, 11, 27, 9, 2, tzinfo=UTC))
+    # The fake's own timestamps (issue updated_at, comment created_at) follow the same clock.
+    fake = fake or FakeGitHub(app_id=4242, app_slug="watchkeeper", clock=clock.now)
     if REPO.lower() not in fake.world.repos:
         fake.add_repo(REPO, installation_id=INSTALLATION, private=True, default_branch="master")
-    clock = FrozenClock(now or datetime(2026, 11, 27, 9, 2, tzinfo=UTC))
     settings = Settings.from_env({
         "APP_ID": str(fake.app_id),
         "PRIVATE_KEY": fake.private_key,
@@ -95,6 +114,7 @@ async def harness(tmp_path: Path, *, now: datetime | None = None,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'watchkeeper.db'}",
         "MUTATION_INTERVAL": "0",
         "APP_SLUG": "watchkeeper",
+        **(env or {}),
     })
     store = SqliteStore(str(tmp_path / "watchkeeper.db"))
     runtime = build_runtime(settings, store=store, transport=fake, clock=clock)

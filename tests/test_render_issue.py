@@ -165,7 +165,8 @@ def test_pending_statuses_show_time_left() -> None:
                 ["Permanent fix", "10 business days", "2026-03-20 16:30 UTC"]]),
     ("low", [["Acknowledge", "2 business days", "2026-03-10 16:30 UTC"],
              ["Contain", "10 business days", "2026-03-20 16:30 UTC"],
-             ["Permanent fix", "next release", "at the next release"]]),
+             ["Permanent fix", "next release",
+              "none (no open milestone with a due date)"]]),
 ])
 def test_business_day_deadlines_skip_the_weekend(severity: str, expected: list[list[str]]) -> None:
     incident, _ = _opened()

@@ -8,16 +8,19 @@ them, so ``--help`` works on a machine with no environment at all.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from watchkeeper import __version__
+from watchkeeper.subcommands import check_config, report, setup, simulate, sweep
+from watchkeeper.subcommands.environment import add_env_file_option, load_settings
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
+
+    from watchkeeper.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,21 +36,20 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, help="port to listen on (default: PORT, else 3000)"
     )
+    add_env_file_option(parser)
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from watchkeeper.settings import Settings, SettingsError
+    from watchkeeper.settings import SettingsError
 
     try:
-        settings = Settings.from_env(os.environ)
+        settings = load_settings(args.env_file)  # the environment over .env
     except SettingsError as exc:
         print(f"watchkeeper: {exc}", file=sys.stderr)
         return 2
-    from watchkeeper import logs
     from watchkeeper.wiring import create_app
 
-    logs.configure(settings.log_level, settings.log_format)
-    logs.redact(settings.private_key, *settings.webhook_secrets)
+    start_logging(settings)
     try:
         app = create_app(settings)
     except Exception as exc:  # the store or wiring refused to start: one line, no traceback
@@ -55,6 +57,29 @@ def _run_serve(args: argparse.Namespace) -> int:
         return 2
     run_http(app, args.host or settings.host, args.port if args.port is not None else settings.port)
     return 0
+
+
+def start_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Log as the settings say, never printing the key or the webhook secrets (tokens are
+    recognised by shape in ``logs.scrub``). For every command that runs the app."""
+    from watchkeeper import logs
+
+    logs.configure(settings.log_level, settings.log_format, stream)
+    logs.redact(*secret_values(settings))
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured value that must never be printed: the key, the webhook secrets, the
+    alert receiver's token, notification URLs (a Slack webhook URL is a credential) and
+    their header values."""
+    values = [settings.private_key, *settings.webhook_secrets]
+    token = getattr(settings, "alerts_token", None)
+    if token:
+        values.append(token)
+    for target in getattr(settings, "notify_targets", ()):
+        values.append(target.url)
+        values.extend(value for _, value in target.headers)
+    return values
 
 
 def run_http(app: ASGIApp, host: str, port: int) -> None:
@@ -84,6 +109,16 @@ def _run_version(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Command] = [
     Command("serve", "answer GitHub webhooks and process them", _configure_serve, _run_serve),
+    Command("setup", "register the GitHub App (manifest flow) and write .env",
+            setup.configure, setup.run),
+    Command("simulate", "dry run: print what Watchkeeper would do for a payload",
+            simulate.configure, simulate.run),
+    Command("check-config", "validate a .github/watchkeeper.yml",
+            check_config.configure, check_config.run),
+    Command("sweep", "run the SLA clock once (reminders, breaches, weekly review) and exit",
+            sweep.configure, sweep.run),
+    Command("report", "response figures (MTTA, time to contain, MTTR) from the store",
+            report.configure, report.run),
     Command("version", "print the version", _configure_version, _run_version),
 ]
 

@@ -24,6 +24,8 @@ from watchkeeper.actions import (
     OpenIssue,
     UpdateIssueSections,
 )
+from watchkeeper.evidence.alert_text import ALERT_SOURCES, alert_change_text
+from watchkeeper.notify.plan import notifications_for
 from watchkeeper.record import SEVERITIES, Evidence, Incident, Occurrences, Severity, TimelineEntry
 from watchkeeper.render.comments import occurrence_comment, recovery_comment
 from watchkeeper.render.issue import render_body, render_sections, render_title
@@ -136,7 +138,9 @@ def _open(inp: _Input) -> Decision:
         evidence=(_evidence(signal),),
         config_problems=problems,
     )
-    return Decision(incident, opening_actions(incident, config, now))
+    # Notifications go last: after the issue exists, so they can link to it.
+    return Decision(incident, (*opening_actions(incident, config, now),
+                               *notifications_for(incident, "opened", config, now=now)))
 
 
 def opening_actions(incident: Incident, config: Config, now: datetime) -> tuple[Action, ...]:
@@ -193,8 +197,11 @@ def _recovery(inp: _Input) -> Decision:
     latest_failure = incident.occurrences.last_at or incident.detected_at
     if _seen(incident, signal.event_key) or signal.occurred_at < latest_failure:
         return _no_change(inp)  # replayed, or a pass from before the latest failure
-    entry = TimelineEntry(signal.occurred_at, ACTOR, "recovered",
-                          f"Signal recovered: {signal.title}", url=signal.url,
+    if any(e.kind == "recovered" and e.at >= latest_failure for e in incident.timeline):
+        return _no_change(inp)  # only the first pass after the latest failure is news
+    text = alert_change_text(signal) if signal.source in ALERT_SOURCES else \
+        f"Signal recovered: {signal.title}"
+    entry = TimelineEntry(signal.occurred_at, ACTOR, "recovered", text, url=signal.url,
                           key=signal.event_key)
     updated = incident.replace(timeline=(*incident.timeline, entry))
     return Decision(updated, (

@@ -14,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-_FIELDS: ContextVar[dict[str, Any]] = ContextVar("watchkeeper_log_fields", default={})
+_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("watchkeeper_log_fields", default=None)
 _SECRETS: list[str] = []
 _REDACTED = "[redacted]"
 _HANDLER_NAME = "watchkeeper"
@@ -29,7 +30,7 @@ _HANDLER_NAME = "watchkeeper"
 @contextlib.contextmanager
 def bind(**fields: Any) -> Iterator[None]:
     """Add fields to every log record emitted inside the block (None values are skipped)."""
-    merged = {**_FIELDS.get(), **{k: v for k, v in fields.items() if v is not None}}
+    merged = {**(_FIELDS.get() or {}), **{k: v for k, v in fields.items() if v is not None}}
     token = _FIELDS.set(merged)
     try:
         yield
@@ -38,7 +39,7 @@ def bind(**fields: Any) -> Iterator[None]:
 
 
 def bound_fields() -> dict[str, Any]:
-    return dict(_FIELDS.get())
+    return dict(_FIELDS.get() or {})
 
 
 def redact(*values: str) -> None:
@@ -51,17 +52,25 @@ def redact(*values: str) -> None:
     _SECRETS.sort(key=len, reverse=True)
 
 
+# Credentials recognised by their shape, registered or not: GitHub tokens (installation
+# ghs_, user ghu_, OAuth gho_, personal ghp_, refresh ghr_, fine-grained github_pat_) and JWTs.
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:gh[opusr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
+)
+
+
 def scrub(text: str) -> str:
-    """The text with every registered secret replaced."""
+    """The text with every registered secret and every token-shaped string replaced."""
     for secret in _SECRETS:
         if secret in text:
             text = text.replace(secret, _REDACTED)
-    return text
+    return _TOKEN_SHAPES.sub(_REDACTED, text)
 
 
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.wk_fields = _FIELDS.get()
+        record.wk_fields = _FIELDS.get() or {}
         return True
 
 

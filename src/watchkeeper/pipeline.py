@@ -23,6 +23,7 @@ from typing import Any
 from watchkeeper.clock import Clock
 from watchkeeper.config_source import ConfigSource
 from watchkeeper.errors import PermanentError, RetryableError
+from watchkeeper.evidence.alerts import follow_closed, link_previous
 from watchkeeper.github.executor import Executor
 from watchkeeper.github.gateway import Gateway
 from watchkeeper.incident import Decision, decide, opening_actions
@@ -82,7 +83,8 @@ class Pipeline:
         except MalformedPayload as exc:
             raise PermanentError(f"malformed {delivery.event} payload: {exc}") from exc
         for signal in signals:
-            with bind(event_key=signal.event_key, repo=signal.repo.full_name):
+            with bind(event_key=signal.event_key, repo=signal.repo.full_name,
+                      installation_id=signal.installation_id):
                 await self.handle(signal, first_attempt=first_attempt)
         for handler in self.handlers.get(delivery.event, ()):
             await handler(self, delivery, payload)
@@ -96,8 +98,19 @@ class Pipeline:
         incident = await self._find_incident(signal, match, config)
         if incident is None and match is None:
             return
+        previous = None
+        if incident is None and match is not None:
+            # A closed incident for the fingerprint: a replay, a reopening alert, or the
+            # one a new incident links (evidence/alerts.py).
+            previous = await self.store.latest_incident_for(match.fingerprint)
+            followed = follow_closed(previous, signal, config, now) if previous else None
+            if followed is not None:
+                await self.apply(previous, followed, first_attempt=first_attempt)
+                return
         new_id = await self.new_incident_id(now) if incident is None else ""
         decision = decide(incident, signal, match, config, now, new_id)
+        if previous is not None:
+            decision = link_previous(decision, previous, config, now)
         if incident is not None and incident.issue_number is None and decision.incident:
             # An earlier attempt stored the record but never learnt its issue number.
             decision = Decision(decision.incident, (

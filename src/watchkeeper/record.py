@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from watchkeeper.closure.model import Closure
+
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 
@@ -36,6 +38,9 @@ class TimelineEntry:
     text: str  # already-neutralised markdown-safe text is produced at render time
     url: str | None = None  # a link for the entry (run, alert, PR), rendered if https
     key: str | None = None  # dedup identity, e.g. the signal's event_key
+    # Structured fields of the entry, e.g. a status update's impact / mitigation / next,
+    # so later readers (decision log, postmortem) need not parse `text`.
+    data: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,41 @@ class Occurrences:
     last_event_key: str | None = None
     # When the last occurrence comment was posted (coalescing window); None: never.
     last_comment_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClock:
+    """The SLA timers as the sweep last computed them, so a sweep can skip an incident
+    with nothing due without loading its config or calling GitHub."""
+
+    basis: str = ""  # the record's inputs (severity, detection, milestones) they came from
+    deadlines: tuple[tuple[str, datetime], ...] = ()  # (step, deadline); none: step absent
+    next_check: datetime | None = None  # the sweep's next reason to look (timer or refresh)
+    release_due: datetime | None = None  # "next release": the next open milestone's due date
+    release_title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenCheck:
+    """A `watchkeeper/freeze` check run published on a pull request's head commit."""
+
+    repo: str  # "owner/name" of the pull request
+    pr: int
+    sha: str
+    check_run_id: int | None = None  # None: not known yet (looked up by name on the commit)
+    conclusion: str = ""  # failure (blocked), success (the fix), neutral (lifted)
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeState:
+    """The deployment freeze this incident holds on its repository (evidence/freeze.py)."""
+
+    active: bool = False
+    reason: str = ""  # what started (or, once lifted, what lifted) it
+    by: str | None = None  # login, or "watchkeeper"
+    since: datetime | None = None
+    lifted_at: datetime | None = None
+    checks: tuple[FrozenCheck, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +130,12 @@ class Incident:
     # Keys of one-shot effects already performed (a reminder, a breach escalation, a
     # handled command), so replays and restarts never repeat them.
     done_keys: tuple[str, ...] = ()
+    # SLA timers' state (deadlines, next sweep check), maintained by the SLA clock.
+    sla_clock: SlaClock = field(default_factory=SlaClock)
+    # Closing: Definition of Done, the postmortem pull request, follow-ups (closure/).
+    closure: Closure = field(default_factory=Closure)
+    # The deployment freeze (check runs blocking merges) this incident holds.
+    freeze: FreezeState = field(default_factory=FreezeState)
     version: int = 0  # optimistic concurrency in the store
 
     def milestone(self, name: str) -> datetime | None:

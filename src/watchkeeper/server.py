@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from watchkeeper.clock import Clock
 from watchkeeper.ingress import Ingress
 from watchkeeper.settings import Settings
-from watchkeeper.store.base import Store
+from watchkeeper.store.base import Delivery, Store
 from watchkeeper.worker import ContextFactory, Processor, Worker
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,14 @@ def build_app(
     worker: Worker | None = None,
     close_store: bool = True,
     jobs: Sequence[Callable[[], Awaitable[None]]] = (),
+    on_accepted: Callable[[str], None] | None = None,
+    on_dead_letter: Callable[[Delivery, str], None] | None = None,
 ) -> Starlette:
-    """The ASGI app. ``app.state`` carries store, worker, ingress and settings."""
+    """The ASGI app. ``app.state`` carries store, worker, ingress and settings.
+
+    ``on_accepted(event)`` runs for each delivery stored (202) and ``on_dead_letter`` for each
+    one given up on: the metrics hooks.
+    """
     if worker is None:
         worker = Worker(
             store,
@@ -52,11 +58,14 @@ def build_app(
             max_attempts=settings.worker_max_attempts,
             concurrency=settings.worker_concurrency,
             context_factory=worker_context,
+            on_dead_letter=on_dead_letter,
         )
     ingress = Ingress(store, settings.webhook_secrets, clock, on_stored=worker.notify)
 
     async def webhook(request: Request) -> Response:
         result = await ingress.handle(request.headers, request.stream())
+        if result.status == 202 and on_accepted is not None and result.event:
+            on_accepted(result.event)
         return PlainTextResponse(result.message, status_code=result.status)
 
     async def healthz(request: Request) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -17,8 +18,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from watchkeeper.notify.targets import NotifyTarget, TargetError, parse_targets
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
@@ -27,7 +31,9 @@ DEFAULT_DATABASE_URL = "sqlite:///watchkeeper.db"
 DEFAULT_WEBHOOK_PATH = "/api/github/webhooks"
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 3000
-_SECRET_FIELDS = frozenset({"private_key", "webhook_secrets"})
+_SECRET_FIELDS = frozenset({"private_key", "webhook_secrets", "alerts_token",
+                            "notify_targets"})
+MIN_ALERTS_TOKEN = 16
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
 
@@ -51,6 +57,12 @@ class Settings:
     worker_concurrency: int = 4
     worker_max_attempts: int = 8
     app_slug: str | None = None  # "<slug>[bot]" is our own account; looked up when unset
+    # Bearer token for the Alertmanager-compatible receiver (POST /api/alerts); None: off.
+    alerts_token: str | None = None
+    # Outgoing notification channels; repositories pick among them by name.
+    notify_targets: tuple[NotifyTarget, ...] = ()
+    # Seconds between SLA sweeps inside `serve` (0: none; run `watchkeeper sweep` from cron).
+    sweep_interval: float = 60.0
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -81,6 +93,9 @@ class Settings:
                 "WORKER_MAX_ATTEMPTS", default=8, minimum=1, maximum=100
             ),
             app_slug=_app_slug(env),
+            alerts_token=_alerts_token(env),
+            notify_targets=_notify_targets(env),
+            sweep_interval=env.number("SWEEP_INTERVAL", 60.0, maximum=86400),
         )
 
 
@@ -230,3 +245,36 @@ def _app_slug(env: _Env) -> str | None:
     if not _SLUG.fullmatch(raw.lower()):
         raise SettingsError("APP_SLUG must be the app's URL name, e.g. watchkeeper")
     return raw.lower()
+
+
+def _alerts_token(env: _Env) -> str | None:
+    raw = env.text("ALERTS_TOKEN")
+    if raw is None:
+        return None
+    if len(raw) < MIN_ALERTS_TOKEN or any(c.isspace() or not c.isprintable() for c in raw):
+        raise SettingsError(f"ALERTS_TOKEN must be at least {MIN_ALERTS_TOKEN} printable "
+                            "characters without spaces")
+    return raw
+
+
+def _notify_targets(env: _Env) -> tuple[NotifyTarget, ...]:
+    """NOTIFY_TARGETS (JSON) or the file NOTIFY_CONFIG names (JSON or YAML)."""
+    inline, path = env.text("NOTIFY_TARGETS"), env.text("NOTIFY_CONFIG")
+    if inline is not None and path is not None:
+        raise SettingsError("set NOTIFY_TARGETS or NOTIFY_CONFIG, not both")
+    if inline is None and path is None:
+        return ()
+    name = "NOTIFY_TARGETS" if inline is not None else "NOTIFY_CONFIG"
+    try:
+        if inline is not None:
+            data = json.loads(inline)
+        else:
+            data = yaml.safe_load(Path(str(path)).expanduser().read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{name} cannot be read ({type(exc).__name__})") from None
+    except (ValueError, RecursionError, yaml.YAMLError):
+        raise SettingsError(f"{name} is not valid JSON or YAML") from None
+    try:
+        return parse_targets(data)
+    except TargetError as exc:
+        raise SettingsError(f"{name}: {exc}") from None

@@ -120,6 +120,8 @@ def create_app(
         worker_context=runtime.gateway.session,
         extra_routes=[Route("/metrics", metrics_endpoint, methods=["GET"]), *runtime.routes],
         jobs=runtime.jobs if run_worker else (),
+        on_accepted=lambda event: metrics.deliveries_received.inc(event=event),
+        on_dead_letter=lambda delivery, error: metrics.deliveries_dead_lettered.inc(),
     )
     app.state.runtime = runtime
     return app

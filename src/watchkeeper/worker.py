@@ -45,6 +45,8 @@ class Worker:
         context_factory: ContextFactory | None = None,
         concurrency: int = 1,
         name: str | None = None,
+        prune_every: float | None = 3600.0,
+        on_dead_letter: Callable[[Delivery, str], None] | None = None,
     ) -> None:
         self._store = store
         self._processor = processor
@@ -55,9 +57,12 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self._context_factory = context_factory
+        self.prune_every = prune_every  # seconds between store.prune() passes; None: never
+        self._on_dead_letter = on_dead_letter  # e.g. a metrics counter; must not raise
         self.concurrency = max(1, concurrency)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._stopping = False
         self.running = False
         self.last_progress: datetime | None = None  # last claim, finish or idle poll
@@ -69,11 +74,12 @@ class Worker:
     async def stop(self) -> None:
         """Ask ``run`` to return after the deliveries in hand are finished."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
 
     async def run(self) -> None:
-        """Process deliveries until ``stop``; the context factory wraps the whole loop."""
-        self._stopping = False
+        """Process deliveries until ``stop`` (which may come first); the context factory wraps
+        the whole loop."""
         context = self._context_factory() if self._context_factory else contextlib.nullcontext()
         async with context:
             self.running = True
@@ -82,6 +88,8 @@ class Worker:
                 async with asyncio.TaskGroup() as group:
                     for slot in range(self.concurrency):
                         group.create_task(self._loop(), name=f"worker-slot-{slot}")
+                    if self.prune_every:
+                        group.create_task(self._prune_loop(self.prune_every), name="worker-prune")
             finally:
                 self.running = False
                 log.info("worker %s stopped", self.name)
@@ -114,6 +122,20 @@ class Worker:
                 log.exception("worker could not record the outcome of a delivery")
                 await asyncio.sleep(self.poll_interval)
             await asyncio.sleep(0)  # a backlog must not starve the webhook endpoint
+
+    async def _prune_loop(self, every: float) -> None:
+        """Forget finished deliveries past GitHub's redelivery window (dead ones stay)."""
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), every)
+            if self._stopping:
+                return
+            try:
+                removed = await self._store.prune(self._clock.now())
+            except Exception:
+                log.exception("pruning the store failed")
+            else:
+                log.debug("pruned %d finished deliveries and replay keys", removed)
 
     async def _claim(self) -> Delivery | None:
         delivery = await self._store.claim(self.name, self._clock.now(), self.lease_seconds)
@@ -159,7 +181,7 @@ class Worker:
 
     def backoff(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds to wait after the given number of failed attempts."""
-        delay = min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
+        delay = min(self.max_backoff, self.base_backoff * 2.0 ** max(0, attempts - 1))
         if retry_after is not None and retry_after > delay:
             delay = retry_after  # the server's word wins, even past max_backoff
         return delay
@@ -184,6 +206,11 @@ class Worker:
             "inspection and will not be retried: %s",
             delivery.delivery_id, delivery.event, delivery.action, delivery.attempts, error,
         )
+        if self._on_dead_letter is not None:
+            try:
+                self._on_dead_letter(delivery, error)
+            except Exception:
+                log.exception("the dead-letter hook failed")
 
 
 def _describe(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from watchkeeper.wiring import Runtime
 
 # Installed in this order. A feature's handlers run in registration order.
-FEATURES: tuple[str, ...] = ()
+FEATURES: tuple[str, ...] = ("responders", "declare", "alarms", "notify", "slaclock")
 
 
 def install_all(runtime: Runtime) -> None:

@@ -19,13 +19,16 @@ import httpx
 
 from watchkeeper.actions import LabelSpec
 from watchkeeper.errors import PermanentError
+from watchkeeper.github.activity import ActivityCalls
 from watchkeeper.github.auth import AppCredentials
 from watchkeeper.github.failures import failure_for
-from watchkeeper.github.gateway import CommentView, IssueView, RepoInfo
+from watchkeeper.github.gateway import CommentView, IssueView, MilestoneView, RepoInfo
+from watchkeeper.github.git_calls import GitCalls
 from watchkeeper.github.requester import Requester
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+_BUILT_IN_ROLES = frozenset({"admin", "maintain", "write", "triage", "read"})
 
 
 def repo_path(repo: str) -> str:
@@ -43,7 +46,7 @@ def _already_exists(response: httpx.Response) -> bool:
     return any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
 
 
-class GitHubGateway:
+class GitHubGateway(ActivityCalls, GitCalls):
     """The app's view of GitHub. ``transport`` is for the fake (tests, demo, simulate); the
     per-call HTTP clients close it when they finish, so pass only transports that tolerate it.
     """
@@ -269,6 +272,16 @@ class GitHubGateway:
             for item in items
         ]
 
+    async def list_milestones(
+        self, installation_id: int, repo: str, state: str = "open"
+    ) -> list[MilestoneView]:
+        """The repository's milestones, as GitHub sorts them by due date (raw JSON parsed)."""
+        items = await self._http.paginate(
+            installation_id, f"{repo_path(repo)}/milestones",
+            {"state": state, "sort": "due_on", "direction": "asc"},
+        )
+        return [MilestoneView.from_json(item) for item in items]
+
     async def get_permission(self, installation_id: int, repo: str, username: str) -> str:
         """The person's role: admin, maintain, write, triage, read, or none."""
         if not _LOGIN.fullmatch(username):
@@ -280,4 +293,9 @@ class GitHubGateway:
         )
         if not isinstance(data, dict):
             return "none"
-        return str(data.get("role_name") or data.get("permission") or "none")
+        role = str(data.get("role_name") or "")
+        if role in _BUILT_IN_ROLES:
+            return role
+        # A custom repository role has its own name; the legacy permission says what it
+        # inherits (admin, write, read or none).
+        return str(data.get("permission") or "none")

@@ -34,7 +34,8 @@ TITLE_LIMIT = 256
 META_SCHEMA = 1
 # Record fields left out of the hidden metadata: rendered in full elsewhere, or
 # meaningful only to one store.
-_META_SKIP = ("timeline", "evidence", "version", "config_problems")
+_META_SKIP = ("timeline", "evidence", "version", "config_problems", "sla_clock",
+              "closure")
 
 
 def render_title(incident: Incident) -> str:
@@ -76,7 +77,7 @@ def render_sections(incident: Incident, config: Config, now: datetime) -> dict[s
         "sla": render.sla(incident, config, now),
         "roles": render.roles(incident, config),
         "checklist": render.checklist(incident, config),
-        "dod": render.definition_of_done(),
+        "dod": render.definition_of_done(incident.closure),
         "meta": meta_comment(meta_data(incident)),
     }
     # Room left for timeline and evidence rows once everything else (and the

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from watchkeeper.closure.model import Closure
 from watchkeeper.record import Evidence, Incident, TimelineEntry
 from watchkeeper.render.checklist import render_checklist
 from watchkeeper.render.escape import code, link, mention, neutralise
@@ -23,6 +24,8 @@ SOURCE_NAMES = {
     "code_scanning_alert": "Code scanning alert",
     "secret_scanning_alert": "Secret scanning alert",
     "dependabot_alert": "Dependabot alert",
+    "alarm": "Production alarm",
+    "declared": "Report",
 }
 # Evidence kinds beyond signal sources, as shown in the Evidence section.
 EVIDENCE_NAMES = {
@@ -31,6 +34,8 @@ EVIDENCE_NAMES = {
     "deployment": "Deployment",
     "commit": "Commit",
     "alert": "Alert",
+    "postmortem": "Postmortem",
+    "followup": "Follow-up issue",
 }
 RUN_SOURCES = ("workflow_run", "check_run")
 # Signal facts shown in "What failed", in this order; other facts stay in the record.
@@ -52,6 +57,10 @@ FACT_LABELS = (
     ("alert_number", "Alert number"),
     ("run_id", "Run ID"),
     ("run_attempt", "Run attempt"),
+    ("reporter", "Reported by"),
+    ("alertname", "Alert"),
+    ("service", "Service"),
+    ("alarm_severity", "Alarm severity"),
 )
 ROLE_TITLES = {
     "incident_commander": "Incident Commander",
@@ -142,11 +151,13 @@ def sla(incident: Incident, config: Config, now: datetime) -> str:
         return "\n".join([*header, f"No SLA targets are configured for {incident.severity}."])
     notes: list[str] = []
     calendar = config.calendar
+    # "next release": the due date of the next open milestone, as the SLA clock found it.
+    release_due = incident.sla_clock.release_due
     try:
-        due = deadlines(incident.detected_at, targets, calendar)
+        due = deadlines(incident.detected_at, targets, calendar, next_release_due=release_due)
     except CalendarError as exc:
         calendar = CalendarConfig()
-        due = deadlines(incident.detected_at, targets, calendar)
+        due = deadlines(incident.detected_at, targets, calendar, next_release_due=release_due)
         notes.append(f"The configured calendar is unusable ({neutralise(str(exc))}); "
                      "Mon–Fri UTC applies.")
     lines = [*header, f"Severity **{incident.severity}**. Clocks start at detection, "
@@ -160,9 +171,18 @@ def sla(incident: Incident, config: Config, now: datetime) -> str:
         deadline = due[key]
         reached = incident.milestone(milestone)
         lines.append(_row(title, getattr(targets, key).describe(),
-                          utc(deadline) if deadline else "at the next release",
+                          _deadline_cell(deadline, getattr(targets, key).unit, incident),
                           _sla_status(incident.detected_at, deadline, reached, now)))
     return "\n".join(lines)
+
+
+def _deadline_cell(deadline: datetime | None, unit: str, incident: Incident) -> str:
+    if deadline is None:
+        return "none (no open milestone with a due date)" if unit == "next_release" else "none"
+    title = incident.sla_clock.release_title
+    if unit == "next_release" and title:
+        return f"{utc(deadline)} (milestone {neutralise(title, max_len=60)})"
+    return utc(deadline)
 
 
 def _sla_status(start: datetime, deadline: datetime | None, reached: datetime | None,
@@ -243,7 +263,27 @@ def timeline_row(entry: TimelineEntry) -> str:
     return _row(utc(entry.at).removesuffix(" UTC"), neutralise(entry.actor, max_len=60), text)
 
 
-def definition_of_done() -> str:
+def definition_of_done(closure: Closure | None = None) -> str:
+    """The runbook's list; once the incident was closed, each item's state at the last
+    check, the postmortem pull request and its follow-up issues."""
     lines = ["## Definition of Done", "", "Close the incident only when all of these hold:", ""]
-    lines += [f"- {text}" for _, text in DEFINITION_OF_DONE]
+    if closure is None or not closure.dod:
+        lines += [f"- {text}" for _, text in DEFINITION_OF_DONE]
+    else:
+        state = {item.key: item for item in closure.dod}
+        for key, text in DEFINITION_OF_DONE:
+            item = state.get(key)
+            mark = "" if item is None else ("✅ " if item.met else "❌ ")
+            detail = f" _{neutralise(item.detail, max_len=300)}_" if item and item.detail else ""
+            lines.append(f"- {mark}{text}{detail}")
+        lines += ["", f"Checked {utc(closure.evaluated_at)}."]
+    if closure is not None and closure.postmortem_pr is not None:
+        state_text = "merged" if closure.published_at else "in review"
+        pull = link(f"pull request {closure.postmortem_pr}", closure.postmortem_url)
+        lines += ["", f"Postmortem: {pull} ({state_text})."]
+    if closure is not None and closure.followups:
+        lines += ["", "Follow-up issues:"]
+        lines += [f"- {link(f'issue {f.number}', f.url) if f.number else 'not opened yet'}: "
+                  f"{neutralise(f.title, max_len=150)} (owner {neutralise(f.owner, max_len=60)}, "
+                  f"due {neutralise(f.due, max_len=10)})" for f in closure.followups]
     return "\n".join(lines)

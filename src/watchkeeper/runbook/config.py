@@ -107,6 +107,10 @@ def _load(layers: list[tuple[str | None, str]]) -> tuple[Config, list[Problem]]:
         occurrence_comment_minutes=incidents.occurrence_comment_minutes,
         reopen_window_days=incidents.reopen_window_days,
         notify=values["notify"],  # type: ignore[arg-type]
+        reminder_at=values["sla"].reminder_at,  # type: ignore[attr-defined]
+        review=values["review"],  # type: ignore[arg-type]
+        closure=values["closure"],  # type: ignore[arg-type]
+        freeze_severities=values["freeze"],  # type: ignore[arg-type]
         problems=tuple(str(p) for p in problems),
     )
     return config, problems

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from datetime import time as dt_time
 from typing import Literal
 
 DurationUnit = Literal["minutes", "hours", "business_days", "next_release"]
@@ -86,6 +87,33 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewConfig:
+    """The weekly security review: when, and in which repository, its issue is kept."""
+
+    enabled: bool = True
+    weekday: int = 0  # Monday=0
+    at: dt_time = dt_time(9, 0)  # local time in `timezone`
+    timezone: str | None = None  # None: the calendar's timezone
+    repository: str | None = None  # None: the incidents repository; neither: no review
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureConfig:
+    """The Definition of Done check when an incident is closed, and where the postmortem goes."""
+
+    # The fix must have run this long without the failure coming back (0: no window).
+    monitoring_hours: int = 24
+    # Unmet items on close: "label" (comment + needs:definition-of-done) or "reopen".
+    on_unmet: Literal["label", "reopen"] = "label"
+    postmortem_on_not_planned: bool = False  # false positives get no postmortem by default
+    postmortem_dir: str = "docs/postmortems"
+    decision_log: str = "docs/02-planning/decision-log.md"
+    # Checklist items that verify containment / record the first stakeholder update.
+    verification_items: tuple[str, ...] = ("validate_containment",)
+    communication_items: tuple[str, ...] = ("stakeholder_update",)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     sla: Mapping[str, SlaTargets]
     rules: tuple[Rule, ...]
@@ -98,6 +126,12 @@ class Config:
     occurrence_comment_minutes: int = 60
     reopen_window_days: int = 30
     notify: tuple[str, ...] = ()
+    closure: ClosureConfig = field(default_factory=ClosureConfig)
+    # SLA reminders go out at this fraction of each step's allowed time.
+    reminder_at: float = 0.75
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+    # Incidents of these severities freeze deployments as soon as they open (evidence/freeze).
+    freeze_severities: tuple[str, ...] = ()
     # Human-readable problems found while loading (file and line where known).
     problems: tuple[str, ...] = ()
 

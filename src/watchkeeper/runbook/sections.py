@@ -16,6 +16,9 @@ from typing import Literal
 from watchkeeper.runbook.calendar import CalendarError, WorkCalendar
 from watchkeeper.runbook.checker import Checker, show
 from watchkeeper.runbook.checklist_config import build_checklist
+from watchkeeper.runbook.clock_config import build_review, build_sla_clock
+from watchkeeper.runbook.closure_config import build_closure
+from watchkeeper.runbook.freeze_config import build_freeze
 from watchkeeper.runbook.model import CalendarConfig, RoleConfig, Rule, SlaTargets
 from watchkeeper.runbook.values import (
     parse_date,
@@ -39,7 +42,8 @@ MAP_LEVELS: Mapping[str, tuple[str, ...]] = {
     "dependabot_alert": ("critical", "high", "medium", "low"),
 }
 ROLES = ("incident_commander", "mitigation_owner", "communications_owner", "security_owner")
-TOP_LEVEL = ("severities", "rules", "roles", "checklist", "calendar", "incidents", "notify")
+TOP_LEVEL = ("severities", "rules", "roles", "checklist", "calendar", "incidents", "notify",
+             "sla", "review", "closure", "freeze")
 
 _RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _NOTIFY = re.compile(r"^@?[A-Za-z0-9][A-Za-z0-9_./:-]{0,99}$")
@@ -239,4 +243,8 @@ BUILDERS: Mapping[str, Callable[[object, Checker], object | None]] = {
     "calendar": build_calendar,
     "incidents": build_incidents,
     "notify": build_notify,
+    "sla": build_sla_clock,
+    "review": build_review,
+    "closure": build_closure,
+    "freeze": build_freeze,
 }

@@ -24,6 +24,7 @@ SourceKind = Literal[
     "code_scanning_alert",
     "secret_scanning_alert",
     "dependabot_alert",
+    "alarm",  # a production alarm: repository_dispatch or the Alertmanager receiver
 ]
 
 

@@ -68,6 +68,17 @@ class Store(Protocol):
     async def remember_event(self, key: str, now: datetime) -> bool:
         """Record an event identity; False when it was seen before."""
 
+    async def event_seen(self, key: str) -> bool:
+        """Whether `remember_event` recorded the key (and `prune` has not dropped it yet)."""
+
+    # --- leases -----------------------------------------------------------------------
+    async def try_lease(self, name: str, holder: str, now: datetime, ttl: float) -> bool:
+        """Take or renew the named lease until now + ttl seconds; False while another
+        holder's lease on it has not expired. Atomic across processes and replicas."""
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up early (only if `holder` still holds it)."""
+
     # --- incidents ------------------------------------------------------------------
     async def next_incident_number(self) -> int: ...
 

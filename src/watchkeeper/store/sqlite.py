@@ -1,21 +1,25 @@
 """The embedded store: one SQLite file holds the delivery queue and the incidents.
 
 WAL mode with synchronous=NORMAL: a committed row survives the process being
-killed (only power loss can take the last transactions), and a commit costs no
-fsync, so the webhook answers in well under a millisecond of storage time.
+killed (only power loss can take the last transactions) and a commit costs no
+fsync. Delivery bodies are stored zlib-compressed (one page instead of six).
 
-Calls run directly on the event loop by default: each statement is a few
-hundred microseconds at most, cheaper than a hop to a thread. Pass
-``threaded=True`` to run them on one dedicated thread instead (useful when
-another process may hold the write lock for long). Either way one connection
-serves one store, so statements never interleave inside a transaction.
+By default every statement runs on one store thread (see sqlite_runner): the
+event loop keeps parsing requests while SQLite writes, and deliveries arriving
+together are committed together. ``threaded=False`` runs statements on the
+caller's thread instead, for tools and tests. Either way one connection serves
+one store, so statements never interleave inside a transaction; several stores
+(processes) on one file coordinate through SQLite's locks.
+
+Incidents are JSON documents (record.incident_to_json) with the few columns the
+queries need mirrored beside them; a partial unique index allows one open
+incident per fingerprint, and ``version`` gives optimistic concurrency.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -47,7 +51,6 @@ class SqliteStore:
         *,
         threaded: bool = True,
         busy_timeout_ms: int = 5000,
-        background_checkpoints: bool = True,
     ) -> None:
         self.path = path
         self._conn = sqlite3.connect(
@@ -55,17 +58,13 @@ class SqliteStore:
         )
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._checkpointer: _Checkpointer | None = None
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA journal_size_limit = 67108864")
-            if background_checkpoints:
-                self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         self.schema_version = migrate(self._conn)
-        if path != ":memory:" and background_checkpoints:
-            self._checkpointer = _Checkpointer(path, busy_timeout_ms)
         self._runner: ThreadRunner | DirectRunner = (
-            ThreadRunner(self._conn) if threaded else DirectRunner(self._conn)
+            ThreadRunner(self._conn, wal=path != ":memory:") if threaded
+            else DirectRunner(self._conn)
         )
         self._closed = False
 
@@ -170,7 +169,7 @@ class SqliteStore:
             row = await self._call(lambda: self._conn.execute("SELECT 1").fetchone())
         except sqlite3.Error:
             return False
-        return row == (1,)
+        return bool(row == (1,))
 
     async def delivery_state(self, delivery_id: str) -> DeliveryState | None:
         rows = await self._call(self._states, "WHERE delivery_id = ?", (delivery_id,))
@@ -216,6 +215,30 @@ class SqliteStore:
             (key, _ts(now)),
         )
         return cur.rowcount == 1
+
+    async def event_seen(self, key: str) -> bool:
+        row = await self._call(
+            lambda: self._conn.execute("SELECT 1 FROM events WHERE key = ?", (key,)).fetchone()
+        )
+        return row is not None
+
+    # --- leases ---------------------------------------------------------------------
+
+    async def try_lease(self, name: str, holder: str, now: datetime, ttl: float) -> bool:
+        t = _ts(now)
+        cur = await self._call(
+            self._exec,
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+            " expires_at = excluded.expires_at"
+            " WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+            (name, holder, t + ttl, t),
+        )
+        return cur.rowcount == 1
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._call(self._exec, "DELETE FROM leases WHERE name = ? AND holder = ?",
+                         (name, holder))
 
     # --- incidents ------------------------------------------------------------------
 
@@ -287,8 +310,6 @@ class SqliteStore:
         if self._closed:
             return
         self._closed = True
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
         self._runner.close()
         self._conn.close()
 
@@ -299,48 +320,3 @@ def _columns(incident: Incident) -> tuple[Any, ...]:
     return (incident.fingerprint, is_open, incident.tracker_repo, incident.issue_number,
             incident.version)
 
-
-class _Checkpointer:
-    """Copies WAL pages into the database file on its own thread and connection.
-
-    SQLite's automatic checkpoint runs inside whichever commit crosses its
-    threshold, copying megabytes while that commit (and every webhook waiting on
-    it) stands still. Here PASSIVE checkpoints, which never block writers, run
-    beside the writes instead. The log can only restart from its beginning when a
-    checkpoint finishes between two writes; under a long burst that may not
-    happen, so past RESTART_FRAMES a RESTART checkpoint holds writers back for the
-    few pages the last pass left.
-    """
-
-    RESTART_FRAMES = 50_000  # ~200 MB of 4 KiB pages
-
-    def __init__(
-        self, path: str, busy_timeout_ms: int, idle: float = 0.2, busy: float = 0.02
-    ) -> None:
-        self._path = path
-        self._busy_timeout_ms = busy_timeout_ms
-        self._idle, self._busy = idle, busy
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            last, wait = -1, self._idle
-            while not self._stopping.wait(wait):
-                with contextlib.suppress(sqlite3.Error):
-                    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    if frames >= self.RESTART_FRAMES:
-                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-                    wait = self._busy if frames != last else self._idle
-                    last = frames
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)

@@ -57,6 +57,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX incidents_by_fingerprint ON incidents (fingerprint, seq);
     CREATE INDEX incidents_by_issue ON incidents (tracker_repo, issue_number);
     """,
+    # 2: named leases, so one replica at a time runs a periodic job (the SLA sweep).
+    """
+    CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 

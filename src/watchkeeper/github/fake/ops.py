@@ -135,6 +135,17 @@ def add_comment(world: World, r: Repo, i: Issue, actor: Actor, body: str) -> Com
     return c
 
 
+def edit_comment(world: World, r: Repo, i: Issue, c: Comment, actor: Actor, body: str) -> None:
+    """Change a comment's text: `issue_comment.edited` with the text before in `changes`."""
+    if body == c.body:
+        return
+    before, c.body = c.body, body
+    c.updated_at = world.now()
+    _send(world, r, actor, "issue_comment", "edited",
+          {"changes": {"body": {"from": before}}, "issue": shapes.issue(world, r, i),
+           "comment": shapes.comment(world, r, i, c)})
+
+
 def open_pull(world: World, r: Repo, actor: Actor, *, head: str, base: str, title: str,
               body: str | None, draft: bool = False) -> Issue:
     now = world.now()
@@ -151,7 +162,8 @@ def merge_pull(world: World, r: Repo, i: Issue, actor: Actor) -> str:
     """Merge: the base branch gets the head's files in a new commit; the PR closes."""
     assert i.pull is not None
     files = {**r.files(i.pull.base), **r.files(i.pull.head)}
-    sha = world.commit(r, files, branch=i.pull.base)
+    parents = tuple(p for p in (r.branches.get(i.pull.base), r.branches.get(i.pull.head)) if p)
+    sha = world.commit(r, files, branch=i.pull.base, parents=parents)
     now = world.now()
     i.pull.merged, i.pull.merged_at, i.pull.merge_sha = True, now, sha
     i.state, i.closed_at, i.updated_at = "closed", now, now

@@ -149,6 +149,13 @@ class FakeControls:
         r, i = self._target(repo, number)
         return ops.add_comment(self.world, r, i, Actor(login), body).id
 
+    def person_edit_comment(self, repo: str, number: int, comment_id: int, body: str, *,
+                            login: str | None = None) -> None:
+        """Edit a comment (by its author unless ``login`` says otherwise)."""
+        r, i = self._target(repo, number)
+        c = next(c for c in i.comments if c.id == comment_id)
+        ops.edit_comment(self.world, r, i, c, Actor(login) if login else c.user, body)
+
     def person_close_issue(self, repo: str, number: int, *, login: str = "octocat",
                            reason: str = "completed") -> None:
         r, i = self._target(repo, number)

@@ -129,6 +129,8 @@ def pull(world: World, r: Repo, i: Issue) -> dict[str, Any]:
         "url": f"{world.api_url}/repos/{r.full_name}/pulls/{i.number}",
         "draft": p.draft, "merged": p.merged, "merged_at": ts(p.merged_at),
         "merge_commit_sha": p.merge_sha, "mergeable": not p.merged and i.state == "open",
+        "requested_reviewers": [user(world, Actor(login)) for login in p.requested_reviewers],
+        "requested_teams": [{"slug": slug, "name": slug} for slug in p.requested_teams],
         "head": _branch_end(world, r, p.head, r.branches.get(p.head, p.head_sha)),
         "base": _branch_end(world, r, p.base, r.branches.get(p.base, p.base_sha)),
     })

@@ -51,6 +51,8 @@ class Pull:
     merged: bool = False
     merged_at: datetime | None = None
     merge_sha: str | None = None
+    requested_reviewers: list[str] = field(default_factory=list)  # logins
+    requested_teams: list[str] = field(default_factory=list)  # team slugs
 
 
 @dataclass
@@ -97,6 +99,10 @@ class Repo:
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     workflow_jobs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     milestones: list[dict[str, Any]] = field(default_factory=list)
+    parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # commit -> its parents
+    # Git data: tree sha -> snapshot; commit sha -> message and time (when known).
+    trees: dict[str, dict[str, str]] = field(default_factory=dict)
+    commit_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_number: int = 1
 
     @property
@@ -150,12 +156,19 @@ class World:
         except KeyError:
             raise KeyError(f"no such repository in the fake: {full_name}") from None
 
-    def commit(self, repo: Repo, files: dict[str, str], branch: str | None = None) -> str:
-        """Store a snapshot as a new commit; move ``branch`` to it when given."""
+    def commit(self, repo: Repo, files: dict[str, str], branch: str | None = None,
+               parents: tuple[str, ...] | None = None) -> str:
+        """Store a snapshot as a new commit; move ``branch`` to it when given. Its parents
+        default to the branch's previous commit (compare and ancestry use them)."""
         sha = hashlib.sha1(
             f"{repo.full_name}:{next(self._commits)}".encode(), usedforsecurity=False
         ).hexdigest()
         repo.commits[sha] = dict(files)
+        if parents is None:
+            previous = repo.branches.get(branch) if branch is not None else None
+            parents = (previous,) if previous else ()
+        repo.parents[sha] = parents
+        repo.commit_meta[sha] = {"date": self.now(), "message": ""}
         if branch is not None:
             repo.branches[branch] = sha
         return sha

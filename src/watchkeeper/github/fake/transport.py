@@ -21,12 +21,19 @@ from urllib.parse import unquote
 import httpx
 import jwt
 
-from watchkeeper.github.fake import routes_issues, routes_repos, shapes
+from watchkeeper.github.fake import (
+    routes_activity,
+    routes_git,
+    routes_issues,
+    routes_repos,
+    shapes,
+)
 from watchkeeper.github.fake.http import Req, Resp, Route, not_found
 from watchkeeper.github.fake.keys import demo_private_key, public_key_of
 from watchkeeper.github.fake.state import EventSink, World
 
-ROUTES: list[Route] = [*routes_issues.ROUTES, *routes_repos.ROUTES]
+ROUTES: list[Route] = [*routes_issues.ROUTES, *routes_repos.ROUTES, *routes_activity.ROUTES,
+                       *routes_git.ROUTES]
 _TOKEN_ROUTE = re.compile(r"/app/installations/(\d+)/access_tokens")
 RATE_LIMIT = 5000
 
