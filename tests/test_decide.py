@@ -163,11 +163,17 @@ def test_a_repeat_counts_and_updates_the_body_without_comment_inside_the_window(
         T0 + timedelta(minutes=15), "watchkeeper", "occurrence",
         "Occurred again (occurrence 2): Workflow Secret scan failed on main",
         url=RUN_URL.format(101), key="workflow_run:101:1:failure")
+    # The repeated run is evidence too, with its identifiers.
+    assert updated.evidence[-1] == Evidence(
+        key="workflow_run:101:1:failure", kind="workflow_run",
+        title="Workflow Secret scan failed on main", url=RUN_URL.format(101),
+        identifiers=(("run_id", "101"), ("run_attempt", "1"), ("sha", "b" * 40)),
+        at=T0 + timedelta(minutes=15))
     sections = render_sections(updated, CONFIG, now)
     assert decision.actions == (
         UpdateIssueSections("INC-2026-0001", "octo-org/security-incidents", (
-            ("summary", sections["summary"]), ("timeline", sections["timeline"]),
-            ("meta", sections["meta"]))),
+            ("summary", sections["summary"]), ("evidence", sections["evidence"]),
+            ("timeline", sections["timeline"]), ("meta", sections["meta"]))),
     )
     assert "| Occurrences | 2 (latest 2026-03-02 09:15 UTC, [run](" in sections["summary"]
 
@@ -257,16 +263,22 @@ def test_recovery_records_and_prompts_validation_once() -> None:
         "Signal recovered: Workflow Secret scan succeeded on main", url=RUN_URL.format(200),
         key="workflow_run:200:1:success")
     assert updated.occurrences == incident.occurrences
+    assert updated.evidence[-1].key == "workflow_run:200:1:success"
     update, comment = decision.actions
+    rendered = render_sections(updated, CONFIG, now)
     assert update == UpdateIssueSections(
         "INC-2026-0001", "octo-org/security-incidents",
-        (("timeline", render_sections(updated, CONFIG, now)["timeline"]),))
+        (("evidence", rendered["evidence"]), ("timeline", rendered["timeline"])))
     assert isinstance(comment, Comment)
     assert comment.key == "recovered:workflow_run:200:1:success"
     assert comment.body.startswith(
         "**Signal recovered:** Workflow Secret scan succeeded on main — "
         f"[run]({RUN_URL.format(200)}) at 2026-03-02 10:55 UTC.\n\nValidate containment")
     assert decide(updated, signal, None, CONFIG, now + timedelta(minutes=5), "x") == \
+        Decision(updated, ())
+    # Only the first pass after the latest failure is news.
+    again = run_signal(201, T0 + timedelta(hours=2, minutes=30), kind="recovery")
+    assert decide(updated, again, None, CONFIG, now + timedelta(hours=1), "x") == \
         Decision(updated, ())
 
 

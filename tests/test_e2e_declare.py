@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import INSTALLATION, REPO, Harness, failing_secret_scan, harness, load_payload
+
 from watchkeeper.github.fake.shapes import ts
 from watchkeeper.render.markers import names, read_incident_id
 

@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "watchkeeper"
 PURE = ["signals", "runbook", "render", "incident.py", "actions.py", "record.py", "routing.py",
-        "lifecycle", "declare", "alarms", "notify", "slaclock"]
+        "lifecycle", "declare", "alarms", "notify", "slaclock", "evidence", "closure"]
 FORBIDDEN = {"githubkit", "httpx", "starlette", "uvicorn", "sqlite3", "psycopg", "asyncio",
              "socket", "urllib.request", "requests", "watchkeeper.github", "watchkeeper.store",
              "watchkeeper.server", "watchkeeper.worker", "watchkeeper.clock"}

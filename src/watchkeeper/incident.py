@@ -24,7 +24,7 @@ from watchkeeper.actions import (
     OpenIssue,
     UpdateIssueSections,
 )
-from watchkeeper.evidence.alert_text import ALERT_SOURCES, alert_change_text
+from watchkeeper.evidence.alert_text import ALERT_SOURCES, alert_change_text, alert_evidence
 from watchkeeper.notify.plan import notifications_for
 from watchkeeper.record import SEVERITIES, Evidence, Incident, Occurrences, Severity, TimelineEntry
 from watchkeeper.render.comments import occurrence_comment, recovery_comment
@@ -181,8 +181,10 @@ def _occurrence(inp: _Input) -> Decision:
     entry = TimelineEntry(signal.occurred_at, ACTOR, "occurrence",
                           f"Occurred again (occurrence {occ.count}): {signal.title}",
                           url=signal.url, key=signal.event_key)
-    updated = incident.replace(occurrences=occ, timeline=(*incident.timeline, entry))
-    actions: list[Action] = [update_sections(updated, config, now, "summary", "timeline", "meta")]
+    updated = _with_signal_evidence(
+        incident.replace(occurrences=occ, timeline=(*incident.timeline, entry)), signal)
+    actions: list[Action] = [update_sections(updated, config, now, "summary", "evidence",
+                                             "timeline", "meta")]
     if comment_due:
         actions.append(Comment(updated.id, updated.tracker_repo,
                                occurrence_comment(updated, signal,
@@ -203,9 +205,10 @@ def _recovery(inp: _Input) -> Decision:
         f"Signal recovered: {signal.title}"
     entry = TimelineEntry(signal.occurred_at, ACTOR, "recovered", text, url=signal.url,
                           key=signal.event_key)
-    updated = incident.replace(timeline=(*incident.timeline, entry))
+    updated = _with_signal_evidence(incident.replace(timeline=(*incident.timeline, entry)),
+                                    signal)
     return Decision(updated, (
-        update_sections(updated, config, now, "timeline"),
+        update_sections(updated, config, now, "evidence", "timeline"),
         Comment(updated.id, updated.tracker_repo, recovery_comment(updated, signal),
                 key=f"recovered:{signal.event_key}"),
     ))
@@ -244,6 +247,16 @@ def _seen(incident: Incident, event_key: str) -> bool:
     return incident.occurrences.last_event_key == event_key or any(
         entry.key == event_key for entry in incident.timeline
     )
+
+
+def _with_signal_evidence(incident: Incident, signal: Signal) -> Incident:
+    """The run or alert change as evidence too (an alert's state change says how it ended:
+    a secret revoked is containment evidence)."""
+    if any(item.key == signal.event_key for item in incident.evidence):
+        return incident
+    item = alert_evidence(signal) if signal.source in ALERT_SOURCES and \
+        signal.kind != "detection" else _evidence(signal)
+    return incident.replace(evidence=(*incident.evidence, item))
 
 
 def _evidence(signal: Signal) -> Evidence:

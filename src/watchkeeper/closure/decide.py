@@ -156,12 +156,20 @@ def postmortem_step(incident: Incident, config: Config, now: datetime, *, key: s
 
 def _status_labels(incident: Incident, before: str, labels: tuple[str, ...]
                    ) -> list[Action]:
+    """`status:<phase>` follows the record: the phase's label goes, `status:closed` comes."""
     spec = status_label("closed")
+    present = {name.lower() for name in labels}
     stale = tuple(name for name in labels if name.lower().startswith("status:")
-                  and name.lower() != spec.name) or (f"status:{before}",)
-    return [EnsureLabels(incident.tracker_repo, (spec,)),
-            RemoveLabels(incident.id, incident.tracker_repo, stale),
-            AddLabels(incident.id, incident.tracker_repo, (spec.name,))]
+                  and name.lower() != spec.name)
+    if not stale and not labels and before != "closed":
+        stale = (f"status:{before}",)  # the payload showed no labels: trust the record
+    actions: list[Action] = []
+    if stale:
+        actions.append(RemoveLabels(incident.id, incident.tracker_repo, stale))
+    if spec.name not in present:
+        actions += [EnsureLabels(incident.tracker_repo, (spec,)),
+                    AddLabels(incident.id, incident.tracker_repo, (spec.name,))]
+    return actions
 
 
 def failure_key(done_key: str) -> str:

@@ -164,6 +164,8 @@ def containment(incident: Incident, config: Config) -> str:
         parts.append(f"✓ {neutralise(item.text, max_len=200)}{who}")
     for entry in facts.entries(incident, "freeze", "recovered", "alert"):
         parts.append(f"{utc(entry.at)}: {neutralise(entry.text, max_len=200)}")
+    parts += [_evidence_line(item, "containment") for item in incident.evidence
+              if facts.ids(item).get("containment")]
     contained = incident.milestone("contained")
     if contained is not None:
         parts.append(f"Contained {utc(contained)}")
@@ -179,7 +181,7 @@ def _evidence_line(item: Evidence, *keys: str) -> str:
 
 
 def permanent_fix(incident: Incident) -> str:
-    parts = [_evidence_line(pr, "number", "merge_sha", "head_sha", "sha")
+    parts = [_evidence_line(pr, "pr", "merge_sha", "head_sha")
              for pr in facts.merged_pulls(incident)]
     parts += [_evidence_line(d, "deployment_id", "environment", "sha", "state")
               for d in facts.deployments(incident)]

@@ -1,14 +1,17 @@
-"""How an alert's state change reads on the timeline ("... resolved as revoked by octocat").
+"""An alert's state change as a timeline text ("... resolved as revoked by octocat") and as
+evidence (a secret revoked or confirmed inactive is containment evidence).
 
-Kept apart from alerts.py because `incident.decide` uses it for its recovery entries and
+Kept apart from alerts.py because `incident.decide` uses these for its recovery entries and
 alerts.py builds on `incident`. Text is raw (rendering neutralises it).
 """
 
 from __future__ import annotations
 
+from watchkeeper.record import Evidence
 from watchkeeper.signals.model import Signal
 
 ALERT_SOURCES = ("code_scanning_alert", "secret_scanning_alert", "dependabot_alert")
+_ID_FACTS = ("alert_number", "action", "resolution", "validity", "dismissed_reason", "ghsa_id")
 
 
 def _words(value: str | None) -> str:
@@ -50,3 +53,29 @@ def alert_change(signal: Signal) -> str:
 def alert_change_text(signal: Signal) -> str:
     """The timeline text for an alert's state change."""
     return f"{signal.title} — {alert_change(signal)}"
+
+
+def containment(signal: Signal) -> str | None:
+    """"secret revoked" / "secret inactive" when the change is containment evidence."""
+    if signal.source != "secret_scanning_alert":
+        return None
+    action = signal.facts.get("action")
+    if action == "resolved" and signal.facts.get("resolution") == "revoked":
+        return "secret revoked"
+    if action == "validated" and signal.facts.get("validity") == "inactive":
+        return "secret inactive"
+    return None
+
+
+def alert_evidence(signal: Signal) -> Evidence:
+    """The alert change as evidence, keyed by the signal's event key."""
+    ids = [(name, signal.facts[name]) for name in _ID_FACTS if signal.facts.get(name)]
+    if signal.state:
+        ids.append(("state", signal.state))
+    if signal.commit_sha:
+        ids.append(("sha", signal.commit_sha))
+    if (contained := containment(signal)) is not None:
+        ids.append(("containment", contained))
+    return Evidence(key=signal.event_key, kind=signal.source,
+                    title=alert_change_text(signal), url=signal.url, identifiers=tuple(ids),
+                    at=signal.occurred_at)

@@ -21,7 +21,12 @@ from watchkeeper.actions import (
     RemoveLabels,
     SetIssueState,
 )
-from watchkeeper.evidence.alert_text import ALERT_SOURCES, alert_change_text
+from watchkeeper.evidence.alert_text import (
+    ALERT_SOURCES,
+    alert_change_text,
+    alert_evidence,
+    containment,
+)
 from watchkeeper.evidence.records import has_entry, with_entry, with_evidence
 from watchkeeper.incident import Decision, opening_actions, status_label, update_sections
 from watchkeeper.record import Evidence, Incident, Occurrences, TimelineEntry
@@ -33,7 +38,6 @@ from watchkeeper.signals.model import Signal
 
 ACTOR = "watchkeeper"
 REVOKE_KEY = "revoke_credentials"
-_ID_FACTS = ("alert_number", "action", "resolution", "validity", "dismissed_reason", "ghsa_id")
 
 
 def revoke_item(config: Config) -> tuple[str, str] | None:
@@ -42,30 +46,6 @@ def revoke_item(config: Config) -> tuple[str, str] | None:
     found = next((i for i in items if i.key == REVOKE_KEY), None) or next(
         (i for i in items if "revoke" in i.text.lower()), None)
     return (found.key, found.text) if found else None
-
-
-def _containment(signal: Signal) -> str | None:
-    if signal.source != "secret_scanning_alert":
-        return None
-    action = signal.facts.get("action")
-    if action == "resolved" and signal.facts.get("resolution") == "revoked":
-        return "secret revoked"
-    if action == "validated" and signal.facts.get("validity") == "inactive":
-        return "secret inactive"
-    return None
-
-
-def alert_evidence(signal: Signal) -> Evidence:
-    ids = [(name, signal.facts[name]) for name in _ID_FACTS if signal.facts.get(name)]
-    if signal.state:
-        ids.append(("state", signal.state))
-    if signal.commit_sha:
-        ids.append(("sha", signal.commit_sha))
-    if (containment := _containment(signal)) is not None:
-        ids.append(("containment", containment))
-    return Evidence(key=signal.event_key, kind=signal.source,
-                    title=alert_change_text(signal), url=signal.url, identifiers=tuple(ids),
-                    at=signal.occurred_at)
 
 
 def decide_alert_change(incident: Incident, signal: Signal, config: Config, now: datetime
@@ -84,7 +64,7 @@ def decide_alert_change(incident: Incident, signal: Signal, config: Config, now:
             key=signal.event_key))
         sections.append("timeline")
         revoke = revoke_item(config)
-        if _containment(signal) == "secret inactive" and revoke is not None \
+        if containment(signal) == "secret inactive" and revoke is not None \
                 and revoke[0] not in updated.checklist_done:
             updated = updated.replace(checklist_done=(*updated.checklist_done, revoke[0]))
             updated = with_entry(updated, TimelineEntry(

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from watchkeeper.wiring import Runtime
 
 # Installed in this order. A feature's handlers run in registration order.
-FEATURES: tuple[str, ...] = ("responders", "declare", "alarms", "notify", "slaclock")
+FEATURES: tuple[str, ...] = ("responders", "declare", "alarms", "notify", "slaclock",
+                            "evidence", "freeze", "closure")
 
 
 def install_all(runtime: Runtime) -> None:

@@ -35,15 +35,19 @@ def reached_by_checklist(config: Config, done: Collection[str], milestone: str) 
 
 
 def sla_deadlines(incident: Incident, config: Config) -> dict[str, datetime | None]:
-    """The incident's SLA deadlines under its current severity (an unusable calendar
-    falls back to Mon–Fri UTC, as the SLA section does)."""
+    """The incident's SLA deadlines under its current severity, as the SLA section shows
+    them (an unusable calendar falls back to Mon–Fri UTC; "next release" is the due date
+    the SLA clock found, if any)."""
     targets = config.sla.get(incident.severity)
     if targets is None:
         return {}
+    release = incident.sla_clock.release_due
     try:
-        return deadlines(incident.detected_at, targets, config.calendar)
+        return deadlines(incident.detected_at, targets, config.calendar,
+                         next_release_due=release)
     except CalendarError:
-        return deadlines(incident.detected_at, targets, CalendarConfig())
+        return deadlines(incident.detected_at, targets, CalendarConfig(),
+                         next_release_due=release)
 
 
 def verdict(incident: Incident, config: Config, milestone: str, at: datetime) -> str:
@@ -62,7 +66,7 @@ def reach(draft: Draft, milestone: str, at: datetime, actor: str, how: str, *,
     False when it was already reached: nothing changes then."""
     if draft.incident.milestone(milestone) is not None:
         return False
-    index = MILESTONES.index(milestone)  # type: ignore[arg-type]
+    index = MILESTONES.index(milestone)
     for earlier in MILESTONES[:index]:
         if draft.incident.milestone(earlier) is None:
             _record(draft, earlier, at, actor, f"implied by {TITLES[milestone].lower()}",

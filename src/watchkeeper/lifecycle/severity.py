@@ -13,7 +13,7 @@ from datetime import datetime
 from watchkeeper.incident import severity_label
 from watchkeeper.lifecycle import replies
 from watchkeeper.lifecycle.draft import Draft
-from watchkeeper.lifecycle.phases import SLA_STEP, sla_deadlines
+from watchkeeper.lifecycle.phases import sla_deadlines
 from watchkeeper.record import SEVERITIES, Incident
 from watchkeeper.render.comments import internal_update_line
 from watchkeeper.render.sections import SLA_ROWS
@@ -21,6 +21,7 @@ from watchkeeper.render.times import utc
 from watchkeeper.runbook.model import Config
 
 PREFIX = "severity:"
+STEP_MILESTONE = {step: milestone for step, _, milestone in SLA_ROWS}
 
 
 def label_level(label: str | None) -> str | None:
@@ -51,11 +52,11 @@ def change(draft: Draft, level: str, actor: str, at: datetime, via: str,
               f"({via})", key=key, url=url, data=(("from", before.severity), ("to", level)))
     draft.show("summary", "sla")
     draft.retitle = True
-    return _comment(draft.incident, draft, before.severity, actor, via)
+    return _comment(draft, before.severity, actor, via)
 
 
-def _comment(incident: Incident, draft: Draft, old: str, actor: str, via: str) -> str:
-    now = draft.now
+def _comment(draft: Draft, old: str, actor: str, via: str) -> str:
+    incident, now = draft.incident, draft.now
     due = sla_deadlines(incident, draft.config)
     rows = [(title.lower(), due.get(step)) for step, title, _ in SLA_ROWS if step in due]
     past = [(title.lower(), when) for step, title, milestone in SLA_ROWS
@@ -75,10 +76,6 @@ def latest_status(incident: Incident, config: Config, now: datetime
                  if e.kind == "status_update"), {})
     upcoming = sorted(when for step, when in sla_deadlines(incident, config).items()
                       if when is not None and when > now
-                      and incident.milestone(_milestone(step)) is None)
+                      and incident.milestone(STEP_MILESTONE[step]) is None)
     fallback = utc(upcoming[0]) if upcoming else None
     return last.get("impact"), last.get("mitigation"), last.get("next") or fallback
-
-
-def _milestone(step: str) -> str:
-    return next(name for name, s in SLA_STEP.items() if s == step)

@@ -34,6 +34,8 @@ EVIDENCE_NAMES = {
     "deployment": "Deployment",
     "commit": "Commit",
     "alert": "Alert",
+    "workflow_job": "Failed step",
+    "incident": "Incident",
     "postmortem": "Postmortem",
     "followup": "Follow-up issue",
 }
@@ -191,7 +193,7 @@ def _sla_status(start: datetime, deadline: datetime | None, reached: datetime | 
         if deadline is not None and reached > deadline:
             return f"missed (by {duration(reached - deadline)})"
         return f"met (after {duration(reached - start)})"
-    if deadline is not None and now > deadline:
+    if deadline is not None and now >= deadline:  # the SLA clock breaches at the deadline
         return f"**overdue** (by {duration(now - deadline)})"
     if deadline is not None:
         return f"pending ({duration(deadline - now)} left)"

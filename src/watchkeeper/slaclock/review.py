@@ -71,8 +71,8 @@ def week_slot(now: datetime, config: Config) -> ReviewSlot:
 
 
 def review_marker(week: str) -> str:
-    safe = re.sub(r"[^0-9W-]", "", week)[:10]
-    return f"<!-- watchkeeper:review {safe} -->"
+    found = re.search(r"[0-9]{4}-W[0-9]{2}", week)
+    return f"<!-- watchkeeper:review {found.group(0) if found else 'unknown'} -->"
 
 
 # --- preventive actions ----------------------------------------------------------------
