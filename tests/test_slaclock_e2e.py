@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import REPO, Harness, failing_secret_scan, harness
+
 from watchkeeper.features.slaclock import SWEEP_LEASE, sweep
 from watchkeeper.record import Incident
 from watchkeeper.scheduler import LeasedJob
@@ -252,11 +253,18 @@ async def test_the_weekly_review_is_one_issue_updated_in_place(tmp_path: Path) -
         h.fake.person_assign(REPO, action, ["alice"])
         monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
+        # Forced early (`watchkeeper sweep --review`): written, but the scheduled run still
+        # comes and updates it.
+        early = await sweep_at(h, monday - timedelta(minutes=30), force_review=True)
+        assert early.reviews == [f"{REPO} 2026-W49"]
+        [review] = [i for i in h.fake.issues(REPO) if "security-review" in i.labels]
         assert (await sweep_at(h, monday - timedelta(minutes=1))).reviews == []
         assert (await sweep_at(h, monday + timedelta(minutes=5))).reviews == []  # gated
         report = await sweep_at(h, monday + timedelta(minutes=15))
         assert report.reviews == [f"{REPO} 2026-W49"]
-        [review] = [i for i in h.fake.issues(REPO) if "security-review" in i.labels]
+        assert [i.number for i in h.fake.issues(REPO) if "security-review" in i.labels] == [
+            review.number]
+        assert len(h.fake.calls("PATCH", rf"/repos/{REPO}/issues/{review.number}")) == 1
         assert review.title == "Weekly security review 2026-W49"
         assert review.body is not None
         assert review.body.startswith("<!-- watchkeeper:review 2026-W49 -->")

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 
 from tests.support import load_payload
+
 from watchkeeper.actions import AddLabels, Comment, EnsureLabels, UpdateIssueSections
 from watchkeeper.github.executor import comment_marker
 from watchkeeper.record import Incident, SlaClock, incident_from_json, incident_to_json
@@ -301,3 +302,20 @@ def test_comment_keys_are_safe_markers() -> None:
     key = "sla:breach:acknowledge:2026-03-06T16:45:00+00:00"
     assert comment_marker(key) == (
         "<!-- watchkeeper:comment sla:breach:acknowledge:2026-03-06T16:45:00_00:00 -->")
+
+
+def test_a_breach_notifies_the_configured_channels_once() -> None:
+    from watchkeeper.notify.action import Notify
+
+    decision = due_effects(incident(), config(notify=("security-channel",)), at(15))
+    [notify] = [a for a in decision.actions if isinstance(a, Notify)]
+    assert (notify.event, notify.targets, notify.key) == (
+        "sla_breach", ("security-channel",), "sla:breach:acknowledge:2026-03-06T16:45:00+00:00")
+    assert notify.summary == ("SLA breached: Acknowledge deadline 2026-03-06 16:45 UTC passed; "
+                              "escalated to backup")
+    assert isinstance(decision.actions[-1], Notify)  # after the GitHub actions
+    # Reminders do not notify; without targets nothing is sent.
+    assert not [a for a in due_effects(incident(), config(notify=("x",)), at(12)).actions
+                if isinstance(a, Notify)]
+    assert not [a for a in due_effects(incident(), CONFIG, at(15)).actions
+                if isinstance(a, Notify)]

@@ -154,21 +154,27 @@ def postmortem_step(incident: Incident, config: Config, now: datetime, *, key: s
     return Decision(incident, (action,))
 
 
-def _status_labels(incident: Incident, before: str, labels: tuple[str, ...]
-                   ) -> list[Action]:
-    """`status:<phase>` follows the record: the phase's label goes, `status:closed` comes."""
-    spec = status_label("closed")
+def _relabel(incident: Incident, before: str, labels: tuple[str, ...], *,
+             needs_dod: bool | None) -> list[Action]:
+    """`status:<phase>` follows the record (the phase's label goes, `status:closed` comes);
+    `needs:definition-of-done` is added (True), removed if present (False) or left (None)."""
+    repo, spec = incident.tracker_repo, status_label("closed")
     present = {name.lower() for name in labels}
-    stale = tuple(name for name in labels if name.lower().startswith("status:")
-                  and name.lower() != spec.name)
+    stale = [name for name in labels if name.lower().startswith("status:")
+             and name.lower() != spec.name]
     if not stale and not labels and before != "closed":
-        stale = (f"status:{before}",)  # the payload showed no labels: trust the record
+        stale = [f"status:{before}"]  # the payload showed no labels: trust the record
+    if needs_dod is False and NEEDS_DOD.name in present:
+        stale.append(NEEDS_DOD.name)
+    specs = [spec] if spec.name not in present else []
+    if needs_dod and NEEDS_DOD.name not in present:
+        specs.append(NEEDS_DOD)
     actions: list[Action] = []
     if stale:
-        actions.append(RemoveLabels(incident.id, incident.tracker_repo, stale))
-    if spec.name not in present:
-        actions += [EnsureLabels(incident.tracker_repo, (spec,)),
-                    AddLabels(incident.id, incident.tracker_repo, (spec.name,))]
+        actions.append(RemoveLabels(incident.id, repo, tuple(stale)))
+    if specs:
+        actions += [EnsureLabels(repo, tuple(specs)),
+                    AddLabels(incident.id, repo, tuple(s.name for s in specs))]
     return actions
 
 
@@ -185,25 +191,19 @@ def announce_close(incident: Incident, config: Config, now: datetime, *, key: st
         return Decision(incident)
     failed = next((e.text for e in incident.timeline
                    if e.key == failure_key(f"postmortem:{key}")), None)
-    repo, has = incident.tracker_repo, {name.lower() for name in labels}
+    repo = incident.tracker_repo
     actions: list[Action] = []
     if incident.status != "closed":  # refused: reopen
         actions += [Comment(incident.id, repo, texts.refused_comment(incident), key=done_key),
                     SetIssueState(incident.id, repo, "open")]
     elif incident.closure.reason in NOT_PLANNED:
-        actions += _status_labels(incident, before_status, labels)
-        if NEEDS_DOD.name in has:
-            actions.append(RemoveLabels(incident.id, repo, (NEEDS_DOD.name,)))
+        actions += _relabel(incident, before_status, labels, needs_dod=False)
         actions.append(Comment(incident.id, repo, texts.not_planned_comment(
             incident, wants_postmortem(incident, config) or incident.closure.postmortem_pr
             is not None), key=done_key))
     else:
-        actions += _status_labels(incident, before_status, labels)
-        if incident.closure.unmet():
-            actions += [EnsureLabels(repo, (NEEDS_DOD,)),
-                        AddLabels(incident.id, repo, (NEEDS_DOD.name,))]
-        elif NEEDS_DOD.name in has:
-            actions.append(RemoveLabels(incident.id, repo, (NEEDS_DOD.name,)))
+        actions += _relabel(incident, before_status, labels,
+                            needs_dod=bool(incident.closure.unmet()))
         actions.append(Comment(incident.id, repo,
                                texts.closed_comment(incident, failed), key=done_key))
     updated = incident.with_done(done_key)

@@ -15,7 +15,6 @@ from typing import Any
 
 from watchkeeper.record import SEVERITIES, Severity
 from watchkeeper.signals.payload import (
-    MalformedPayload,
     installation_id,
     number,
     opt_section,
@@ -135,6 +134,3 @@ def declares_incident(report: Report, event: str, added: str | None = None) -> b
                 and has_label(report.labels, INCIDENT_LABEL))
     return False
 
-
-__all__ = ["MalformedPayload", "Report", "declares_incident", "form_fields", "form_severity",
-           "is_form", "label_severity", "read_report"]

@@ -6,6 +6,9 @@ The review repository comes from each incident's config (`review.repository`, el
 logged once per repository and week. Incidents sharing a review repository share one
 issue; the schedule of the first such incident's config applies.
 
+A review is written at the first sweep after its scheduled time; one missed then (the app
+was down) is written by the first sweep later in the same ISO week.
+
 Cost: the pass runs at most once per REVIEW_GATE_SECONDS across all replicas (a store
 lease that is never released), and a week's issue is written once (its key is
 remembered in the store) unless forced with `watchkeeper sweep --review`.
@@ -79,7 +82,8 @@ async def review_pass(runtime: Runtime, now: datetime, *, force: bool = False) -
         except Exception as exc:  # the next pass tries again
             log.warning("weekly review %s in %s failed: %s", slot.week, group.repo, exc)
             continue
-        await store.remember_event(done_key, now)
+        if slot.due(now):  # an early forced write must not stand in for the scheduled one
+            await store.remember_event(done_key, now)
         written.append(f"{group.repo} {slot.week}")
     return written
 
