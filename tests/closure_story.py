@@ -29,7 +29,8 @@ def at(hours: float = 0, minutes: float = 0) -> datetime:
 def opened() -> Incident:
     """The incident as the foundation opens it from a failing secret scan."""
     return Incident(
-        id="INC-2026-0001", fingerprint=f"{REPO}|secret_scan|.github/workflows/secret-scan.yml|master",
+        id="INC-2026-0001",
+        fingerprint=f"{REPO}|secret_scan|.github/workflows/secret-scan.yml|master",
         repo=REPO, tracker_repo=REPO, installation_id=7, severity="critical", status="open",
         rule="secret_scan", source="workflow_run",
         title="Workflow Secret scan failed on master", detected_at=DETECTED,

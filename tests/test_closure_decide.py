@@ -23,6 +23,7 @@ from watchkeeper.closure.decide import (
 )
 from watchkeeper.closure.events import PullMerged, incident_id_from_branch, postmortem_branch
 from watchkeeper.incident import UpdateIssueSections
+from watchkeeper.notify import Notify
 from watchkeeper.record import Incident, TimelineEntry
 from watchkeeper.runbook.config import load_config
 from watchkeeper.runbook.model import RoleConfig
@@ -221,6 +222,18 @@ def test_with_reopen_configured_an_unmet_close_is_refused() -> None:
     fine = on_closed(worked(), closed_event(), config, CLOSED, key=KEY,
                      commit_time=None).incident
     assert fine is not None and fine.status == "closed"
+
+
+def test_closing_notifies_the_configured_channels() -> None:
+    config = replace(CONFIG, notify=("ops-slack",))
+    done = on_closed(worked(), closed_event(), config, CLOSED, key=KEY,
+                     commit_time=None).incident
+    assert done is not None
+    actions = announce_close(done, config, CLOSED, key=KEY, before_status="fixed",
+                             labels=()).actions
+    (notify,) = [a for a in actions if isinstance(a, Notify)]
+    assert (notify.event, notify.targets, notify.key) == ("closed", ("ops-slack",), KEY)
+    assert notify.summary == "Incident closed (completed)"
 
 
 # --- the postmortem merged --------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.evidence_support import secret_alert
 from tests.support import REPO, Harness, harness
+
 from watchkeeper.evidence import containment_evidence
 from watchkeeper.render.checklist import parse_ticks
 
@@ -82,7 +83,7 @@ async def test_a_secret_alert_from_detection_to_reopening(tmp_path: Path) -> Non
         assert [i.number for i in h.fake.issues(REPO)] == [1, 2]
         assert h.fake.issue(REPO, 1).state == "closed"
         new = await h.runtime.store.incident_for_issue(REPO, 2)
-        assert new is not None and new.id == "INC-2026-0002"
+        assert new is not None and new.id == "INC-2027-0002"  # opened in January
         link = next(e for e in new.evidence if e.kind == "incident")
         assert dict(link.identifiers) == {"incident": "INC-2026-0001", "issue": f"{REPO}#1"}
         assert any(e.text.startswith("Follows incident INC-2026-0001, closed ") for e in

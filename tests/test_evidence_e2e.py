@@ -174,3 +174,33 @@ async def test_a_pull_request_without_a_reference_is_not_evidence(tmp_path: Path
         assert len(h.fake.calls("PATCH", rf"/repos/{REPO}/issues/1")) == patches
         incident = await h.runtime.store.incident_for_issue(REPO, 1)
         assert incident is not None and [e.kind for e in incident.evidence] == ["workflow_run"]
+
+
+async def test_a_later_deployment_that_contains_the_fix_counts(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        fake = h.fake
+        await step(h, "workflow_run", failing_secret_scan(), advance=0)
+        fake.create_branch(REPO, "fix/1")
+        head = fake.set_file(REPO, "key.txt", "rotated", branch="fix/1")
+        fake.person_open_pr(REPO, head="fix/1", title="Rotate", body="Closes #1")
+        merge = fake.person_merge_pr(REPO, 2)
+        await step(h, "pull_request", pull_request(
+            "merged", number=2, title="Rotate", body="Closes #1", head_ref="fix/1",
+            head_sha=head, at="2026-11-27T09:30:00Z", merged=True, merge_sha=merge))
+        unrelated = fake.set_file(REPO, "docs.md", "docs")  # a later commit on master
+        await step(h, "deployment_status", deployment_status(
+            deployment_id=7, state="success", sha=unrelated, at="2026-11-27T09:40:00Z"))
+        incident = await h.runtime.store.incident_for_issue(REPO, 1)
+        assert incident is not None
+        assert [e.text for e in incident.timeline if e.kind == "deployment"] == [
+            f"Fix deployed to production: deployment 7 of commit {unrelated[:12]} includes "
+            "pull request #2"]
+        assert len(fake.calls("GET", rf"/repos/{REPO}/compare/{merge}\.\.\.{unrelated}")) == 1
+
+        # A deployment of a commit without the fix is no evidence.
+        before = fake.repo(REPO).parents[merge][0]
+        await step(h, "deployment_status", deployment_status(
+            deployment_id=8, state="success", sha=before, at="2026-11-27T09:50:00Z"))
+        incident = await h.runtime.store.incident_for_issue(REPO, 1)
+        assert incident is not None
+        assert [e.key for e in incident.evidence if e.kind == "deployment"] == ["deployment:7"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.evidence_support import pull_request
 from tests.support import REPO, Harness, failing_secret_scan, harness
+
 from watchkeeper.github.fake import FakeGitHub
 from watchkeeper.record import Incident
 

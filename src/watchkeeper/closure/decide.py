@@ -81,7 +81,9 @@ def on_closed(incident: Incident, event: IssueClosed, config: Config, now: datet
         words = "as a duplicate" if event.reason == "duplicate" else \
             "as not planned (false positive)"
         entry = TimelineEntry(at, event.actor, "closed", f"Closed {words}", key=key)
-        closed = _log(incident, entry).replace(status="closed", closed_at=at)
+        # A false positive has no Definition of Done: an earlier evaluation no longer applies.
+        closed = _log(incident, entry).replace(
+            status="closed", closed_at=at, closure=_with(incident, dod=(), evaluated_at=None))
         return Decision(closed.with_done(key))
     items = dod.evaluate(incident, config, at)
     incident = incident.replace(closure=_with(incident, dod=items, evaluated_at=at))
@@ -189,7 +191,7 @@ def announce_close(incident: Incident, config: Config, now: datetime, *, key: st
     done_key = f"announced:{key}"
     if incident.done(done_key):
         return Decision(incident)
-    failed = next((e.text for e in incident.timeline
+    failed = next((dict(e.data).get("error") or e.text for e in incident.timeline
                    if e.key == failure_key(f"postmortem:{key}")), None)
     repo = incident.tracker_repo
     actions: list[Action] = []

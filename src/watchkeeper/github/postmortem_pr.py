@@ -56,7 +56,7 @@ class ClosureActions:
             log.warning("postmortem for %s failed: %s", incident.id, exc)
             entry = TimelineEntry(action.at, ACTOR, "postmortem",
                                   f"The postmortem pull request could not be opened: {exc}",
-                                  key=failure_key(action.done_key))
+                                  key=failure_key(action.done_key), data=(("error", str(exc)),))
             return incident.replace(timeline=(*incident.timeline, entry)).with_done(
                 action.done_key)
 
