@@ -10,7 +10,7 @@ import pytest
 from tests.evidence_support import deployment_status, failed_job, pull_request, workflow_run
 from tests.support import REPO, load_payload
 
-from watchkeeper.actions import UpdateIssueSections
+from watchkeeper.actions import Comment, OpenIssue, UpdateIssueSections
 from watchkeeper.evidence import fix_candidates, fix_deployments
 from watchkeeper.evidence.alert_text import alert_change_text
 from watchkeeper.evidence.alerts import decide_alert_change, follow_closed, link_previous
@@ -24,7 +24,7 @@ from watchkeeper.evidence.facts import (
 from watchkeeper.evidence.pulls import decide_pull
 from watchkeeper.evidence.refs import closes, references
 from watchkeeper.evidence.runs import decide_run, needs_jobs, run_role
-from watchkeeper.incident import Decision
+from watchkeeper.incident import Decision, opening_actions
 from watchkeeper.record import Incident, TimelineEntry
 from watchkeeper.runbook.config import default_config
 from watchkeeper.signals import code_scanning, dependabot, secret_scanning
@@ -318,7 +318,11 @@ def test_reopening_within_the_window_and_linking_after_it() -> None:
                     title="t")
     assert follow_closed(run, failed, CONFIG, NOW) is None  # runs open anew, linked
     new = incident(id="INC-2026-0002", issue_number=None)
-    linked = link_previous(Decision(new, ()), closed, CONFIG, NOW)
+    other = Comment("INC-2026-0002", REPO, "kept", key="k")
+    linked = link_previous(Decision(new, (*opening_actions(new, CONFIG, NOW), other)), closed,
+                           CONFIG, NOW)
     assert linked.incident is not None
     assert linked.incident.evidence[-1].key == "incident:INC-2026-0001"
-    assert [type(a).__name__ for a in linked.actions] == ["EnsureLabels", "OpenIssue"]
+    _, issue, kept = linked.actions
+    assert isinstance(issue, OpenIssue) and "Earlier incident INC-2026-0001" in issue.body
+    assert kept == other

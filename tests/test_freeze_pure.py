@@ -10,16 +10,15 @@ from tests.evidence_support import pull_request
 from tests.support import REPO
 
 from watchkeeper.actions import Comment, UpdateIssueSections
+from watchkeeper.evidence.commands import FreezeCommand, parse_command
 from watchkeeper.evidence.facts import PullFacts, pull_event
 from watchkeeper.evidence.freeze import (
-    FreezeCommand,
     PublishFreezeCheck,
     check_for,
     decide_lift,
     decide_pull,
     decide_start,
     freeze_item,
-    parse_command,
     published,
     sync,
 )

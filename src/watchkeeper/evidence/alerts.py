@@ -18,6 +18,7 @@ from watchkeeper.actions import (
     AddLabels,
     Comment,
     EnsureLabels,
+    OpenIssue,
     RemoveLabels,
     SetIssueState,
 )
@@ -29,6 +30,7 @@ from watchkeeper.evidence.alert_text import (
 )
 from watchkeeper.evidence.records import has_entry, with_entry, with_evidence
 from watchkeeper.incident import Decision, opening_actions, status_label, update_sections
+from watchkeeper.notify.plan import notifications_for
 from watchkeeper.record import Evidence, Incident, Occurrences, TimelineEntry
 from watchkeeper.render.checklist import iter_items
 from watchkeeper.render.escape import neutralise
@@ -129,6 +131,9 @@ def _reopen(previous: Incident, signal: Signal, config: Config, now: datetime,
         AddLabels(iid, repo, (status_label("open").name,)),
         update_sections(reopened, config, now, "summary", "evidence", "timeline", "meta"),
         Comment(iid, repo, body, key=f"reopened:{signal.event_key}"),
+        *notifications_for(reopened, "reopened", config,
+                           f"Incident reopened: {signal.title} came back", now=now,
+                           key=f"reopened:{signal.event_key}"),
     )
     return Decision(reopened, actions)
 
@@ -151,8 +156,10 @@ def link_previous(decision: Decision, previous: Incident, config: Config, now: d
                           f"opened anew{_why(previous, config)}",
                           key=f"follows:{previous.id}")
     linked = with_entry(with_evidence(new, item), entry)
-    return Decision(linked, opening_actions(linked, config, now)) if new.issue_number is None \
-        else Decision(linked, decision.actions)
+    # The issue is opened with the link in its body; other actions (notifications) stay.
+    fresh = {type(a): a for a in opening_actions(linked, config, now)}
+    return Decision(linked, tuple(fresh.get(type(a), a) if isinstance(a, OpenIssue | EnsureLabels)
+                                  else a for a in decision.actions))
 
 
 def _why(previous: Incident, config: Config) -> str:

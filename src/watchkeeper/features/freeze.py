@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from watchkeeper.actions import Comment
+from watchkeeper.evidence.commands import parse_command
 from watchkeeper.evidence.facts import PullFacts, pull_event, pull_from_json
 from watchkeeper.evidence.freeze import (
     FREEZE_CHECK,
@@ -24,7 +25,6 @@ from watchkeeper.evidence.freeze import (
     decide_pull,
     decide_start,
     known_check_run,
-    parse_command,
     published,
     severity_checked_key,
     sync,

@@ -12,7 +12,8 @@ class StoreUnavailable(RuntimeError):
 
 
 def open_store(database_url: str, **options: object) -> Store:
-    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory:``."""
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory:``, or
+    ``postgresql://user@host/dbname`` (libpq's URL form; the store connects lazily)."""
     if database_url.startswith("sqlite:///"):
         from watchkeeper.store.sqlite import SqliteStore
 
@@ -21,7 +22,12 @@ def open_store(database_url: str, **options: object) -> Store:
             raise StoreUnavailable("DATABASE_URL: sqlite:/// needs a file path")
         return SqliteStore(path, **options)  # type: ignore[arg-type]
     if database_url.startswith(("postgresql://", "postgres://")):
-        raise StoreUnavailable(
-            "DATABASE_URL: the PostgreSQL store is not available yet; use sqlite:///path.db"
-        )
+        try:
+            from watchkeeper.store.postgres import PostgresStore
+        except ImportError as exc:  # psycopg is an optional dependency
+            raise StoreUnavailable(
+                "DATABASE_URL: the PostgreSQL store needs psycopg and psycopg-pool"
+                " (install watchkeeper[postgres])"
+            ) from exc
+        return PostgresStore(database_url, **options)  # type: ignore[arg-type]
     raise StoreUnavailable("DATABASE_URL: unsupported scheme (expected sqlite:/// or postgresql://)")
