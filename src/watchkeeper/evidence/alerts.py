@@ -22,6 +22,7 @@ from watchkeeper.actions import (
     RemoveLabels,
     SetIssueState,
 )
+from watchkeeper.declare.reopen import phase_after_reopen
 from watchkeeper.evidence.alert_text import (
     ALERT_SOURCES,
     alert_change_text,
@@ -115,7 +116,8 @@ def _reopen(previous: Incident, signal: Signal, config: Config, now: datetime,
     entry = TimelineEntry(signal.occurred_at, ACTOR, "reopened",
                           f"Reopened: {alert_change_text(signal)} ({after} after closing)",
                           url=signal.url, key=signal.event_key)
-    reopened = previous.replace(status="open", closed_at=None, occurrences=occurrences,
+    status = phase_after_reopen(previous)  # as when people reopen the issue
+    reopened = previous.replace(status=status, closed_at=None, occurrences=occurrences,
                                 timeline=(*previous.timeline, entry))
     reopened = with_evidence(reopened, alert_evidence(signal))
     repo, iid = reopened.tracker_repo, reopened.id
@@ -126,10 +128,11 @@ def _reopen(previous: Incident, signal: Signal, config: Config, now: datetime,
             "Re-validate containment; the incident stays open until people close it again.")
     actions: tuple[Action, ...] = (
         SetIssueState(iid, repo, "open"),
-        EnsureLabels(repo, (status_label("open"),)),
+        EnsureLabels(repo, (status_label(status),)),
         RemoveLabels(iid, repo, (status_label(previous.status).name,)),
-        AddLabels(iid, repo, (status_label("open").name,)),
-        update_sections(reopened, config, now, "summary", "evidence", "timeline", "meta"),
+        AddLabels(iid, repo, (status_label(status).name,)),
+        update_sections(reopened, config, now, "summary", "sla", "evidence", "timeline",
+                        "meta"),
         Comment(iid, repo, body, key=f"reopened:{signal.event_key}"),
         *notifications_for(reopened, "reopened", config,
                            f"Incident reopened: {signal.title} came back", now=now,

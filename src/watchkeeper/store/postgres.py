@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection, errors, sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from watchkeeper.record import Incident, incident_from_json, incident_to_json
@@ -91,9 +92,12 @@ class PostgresStore:
             raise RuntimeError("the store is closed")
         async with self._opening:
             if self._pool is None:
+                kwargs: dict[str, Any] = {"autocommit": True}
+                if "application_name" not in conninfo_to_dict(self.url):
+                    kwargs["application_name"] = "watchkeeper"  # for pg_stat_activity
                 pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
                     self.url, min_size=self._min_size, max_size=self._max_size,
-                    timeout=self._timeout, kwargs={"autocommit": True},
+                    timeout=self._timeout, kwargs=kwargs,
                     configure=self._configure, open=False, name="watchkeeper",
                 )
                 try:

@@ -102,7 +102,8 @@ class FakeTransport(httpx.AsyncBaseTransport):
         """Fail the next ``times`` matching calls (``path_pattern`` fully matches the path).
 
         ``after=True`` lets the call take effect first, then answers the failure; ``exc``
-        raises that transport error (e.g. ``httpx.ReadTimeout``) instead of answering.
+        raises that transport error (e.g. ``httpx.ReadTimeout``) instead of answering (with
+        ``after=True``: once the call took effect, as when the answer is lost).
         """
         body = json if json is not None else shapes.error(_REASONS.get(status, "Error"), status)
         self._faults.append(Fault(method.upper(), re.compile(path_pattern), status,
@@ -139,11 +140,13 @@ class FakeTransport(httpx.AsyncBaseTransport):
         self.requests.append(RecordedRequest(request.method, decoded, query, body,
                                              installation_id))
         fault = self._take_fault(request.method, decoded)
-        if fault is not None and fault.exc is not None:
+        if fault is not None and fault.exc is not None and not fault.after:
             raise fault.exc("injected failure", request=request)
         if fault is not None and not fault.after:
             return _response(Resp(fault.status, fault.body, fault.headers))
         resp = self._dispatch(request, path, query, body)
+        if fault is not None and fault.exc is not None:  # took effect, the answer is lost
+            raise fault.exc("injected failure", request=request)
         if fault is not None:
             return _response(Resp(fault.status, fault.body, fault.headers))
         if token_owner is not None:  # JWT calls do not spend an installation's quota
@@ -197,6 +200,8 @@ class FakeTransport(httpx.AsyncBaseTransport):
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         entry = self._tokens.get(credential) if scheme.lower() in ("token", "bearer") else None
         if entry is None or entry[1] <= datetime.now(UTC):
+            return None
+        if entry[0] not in self.world.installations:  # uninstalled: its tokens died with it
             return None
         return entry[0]
 
