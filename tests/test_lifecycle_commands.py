@@ -112,3 +112,12 @@ def test_command_key_depends_on_comment_and_text_only() -> None:
     assert command_key(5, "/ack") != command_key(6, "/ack")
     assert command_key(5, "/ack") != command_key(5, "/ack now")
     assert command_key(5, "/ack").startswith("cmd:5:")
+
+
+def test_freeze_commands_belong_to_the_freeze_feature() -> None:
+    from watchkeeper.lifecycle.commands import parse_commands
+    from watchkeeper.lifecycle.replies import help_text
+
+    parsed = parse_commands("/freeze rollout of the fix\n/ack\n/unfreeze")
+    assert [p.name for p in parsed] == ["ack"]
+    assert "/freeze" in help_text() and "/unfreeze" in help_text()

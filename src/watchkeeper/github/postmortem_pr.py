@@ -86,6 +86,8 @@ class ClosureActions:
         elif branch_sha is None:
             raise PermanentError(f"the postmortem adds nothing to {base}: no pull request")
         pull, how = await self._pull(inst, action, base, changed=commit is not None)
+        if how in ("updated", "unchanged") and incident.closure.postmortem_pr is None:
+            how = "opened"  # a retry found the pull request whose answer was lost
         await self._reviews(inst, action, pull, notes)
         if notes:
             await self._note(inst, action, pull.number, notes)

@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from watchkeeper.evidence.commands import COMMANDS as FREEZE_COMMANDS
 from watchkeeper.record import SEVERITIES
 from watchkeeper.render.escape import is_handle
 
@@ -47,6 +48,9 @@ SPECS: dict[str, Spec] = {
     "rootcause": Spec("/rootcause <text>", "record the root cause for the postmortem", "text"),
     "help": Spec("/help", "list these commands", "none"),
 }
+# Commands another feature answers (deployment freeze): not "unknown" here, and listed
+# by /help, but parsed and run by their own feature.
+ELSEWHERE: dict[str, tuple[str, str]] = dict(FREEZE_COMMANDS)
 ALIASES = {"acknowledge": "ack", "customer_update": "customer-update",
            "root-cause": "rootcause", "root_cause": "rootcause"}
 
@@ -101,8 +105,17 @@ def command_lines(text: str) -> list[str]:
 
 
 def parse_commands(text: str) -> tuple[Parsed, ...]:
-    """Every command in a comment, in order (at most MAX_COMMANDS)."""
-    return tuple(parse_line(line) for line in command_lines(text)[:MAX_COMMANDS])
+    """Every command in a comment, in order (at most MAX_COMMANDS), except those another
+    feature answers (ELSEWHERE)."""
+    return tuple(
+        parse_line(line) for line in command_lines(text)[:MAX_COMMANDS]
+        if _name(line) not in ELSEWHERE
+    )
+
+
+def _name(line: str) -> str:
+    m = _COMMAND.match(line)
+    return m.group(1).lower() if m else ""
 
 
 def parse_line(line: str) -> Parsed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from watchkeeper.lifecycle.commands import SPECS, BadCommand
+from watchkeeper.lifecycle.commands import ELSEWHERE, SPECS, BadCommand
 from watchkeeper.render.escape import code, mention, neutralise
 from watchkeeper.render.times import duration, utc
 
@@ -20,6 +20,7 @@ def help_text() -> str:
     lines = ["**Watchkeeper commands** (one per line, at the start of a line; people with "
              f"{PERMISSION_NOTE}):", ""]
     lines += [f"- {code(spec.usage)} — {spec.summary}" for spec in SPECS.values()]
+    lines += [f"- {code(usage)} — {summary}" for usage, summary in ELSEWHERE.values()]
     lines += ["", "Ticking checklist items and adding a `severity:<level>` label work too."]
     return "\n".join(lines)
 
