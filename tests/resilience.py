@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
-from tests.support import REPO, Harness, failing_secret_scan
+from tests.support import INSTALLATION, REPO, SECRET, Harness, failing_secret_scan
 
+from watchkeeper.clock import FrozenClock
 from watchkeeper.github.fake import FakeGitHub
 from watchkeeper.github.requester import MUTATING
+from watchkeeper.settings import Settings
 from watchkeeper.store.sqlite import SqliteStore
+from watchkeeper.wiring import build_runtime, create_app
 
 
 async def pending(store: SqliteStore) -> list[tuple[str, float, str | None]]:
@@ -135,11 +141,12 @@ def tick(body: str, *keys: str) -> str:
     return body
 
 
-async def short_story(h: Harness) -> None:
+async def short_story(h: Harness, settle: Callable[[Any], Awaitable[int]] = settle) -> None:
     """Every kind of write in a few steps: the incident opens (labels, issue), a command
     and a tick (labels swapped, body edited), the failure repeats after the comment window
     (body, comment), and closing opens the postmortem pull request (Git data, pull request,
-    reviewers, labels, comment). Every delivery is settled before the next step."""
+    reviewers, labels, comment). Every delivery is settled (by ``settle``) before the next
+    step."""
     events = h.capture()
 
     async def deliver_events() -> None:
@@ -171,3 +178,133 @@ async def short_story(h: Harness) -> None:
     h.fake.person_close_issue(REPO, 1, login="alice")
     await deliver_events()
     await deliver_events()  # the app's own echoes: nothing further
+
+
+# --- crashes -------------------------------------------------------------------------
+
+
+class Crash(BaseException):
+    """The process dying on the spot (SIGKILL): nothing catches it, no cleanup records
+    anything, the delivery stays claimed until its lease runs out."""
+
+
+class CrashingGitHub(FakeGitHub):
+    """The fake GitHub that kills the app right after its n-th writing call took effect
+    (before the answer arrives)."""
+
+    def __init__(self, *args: Any, crash_at: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.crash_at = crash_at
+        self.writes = 0
+        self.crashed: tuple[str, str] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method in MUTATING:
+            self.writes += 1
+            if self.writes == self.crash_at:
+                self.crashed = (request.method, api_path(self, request))
+                raise Crash(f"killed after {self.crashed}")
+        return response
+
+
+STORE_WRITES = ("next_incident_number", "insert_incident", "save_incident", "complete",
+                "retry_later", "dead_letter", "remember_event", "try_lease", "requeue")
+
+
+class CrashingStore(SqliteStore):
+    """A store whose process dies at its n-th write, before it (``after=False``) or once
+    it committed (``after=True``)."""
+
+    def __init__(self, path: str, *, crash_at: int | None = None, after: bool = True,
+                 counter: list[int] | None = None) -> None:
+        super().__init__(path)
+        self.crash_at = crash_at
+        self.after = after
+        self.counter = counter if counter is not None else [0]
+        self.crashed: str | None = None
+        for name in STORE_WRITES:
+            setattr(self, name, self._wrap(name, getattr(self, name)))
+
+    def _wrap(self, name: str, method: Any) -> Any:
+        async def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.counter[0] += 1
+            hit = self.counter[0] == self.crash_at
+            if hit and not self.after:
+                self.crashed = f"before {name}"
+                raise Crash(self.crashed)
+            result = await method(*args, **kwargs)
+            if hit:
+                self.crashed = f"after {name}"
+                raise Crash(self.crashed)
+            return result
+        return wrapped
+
+
+class Restartable(Harness):
+    """A harness whose app can be killed and started again on the same database file."""
+
+    settings: Any = None
+    make_store: Any = None
+    restarts: int = 0
+
+    async def restart(self) -> None:
+        """A new process: new store connection, runtime and app; the deliveries the dead
+        one had claimed become due once their lease runs out (made due at once here)."""
+        await self.runtime.store.close()
+        await self.client.aclose()
+        store = self.make_store()
+        self.runtime = build_runtime(self.settings, store=store, transport=self.fake,
+                                     clock=self.clock)
+        self.client_app = create_app(self.settings, runtime=self.runtime, run_worker=False)
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.client_app),
+                                        base_url="http://watchkeeper.test")
+        self.restarts += 1
+        await store._call(store._exec, "UPDATE deliveries SET available_at = ?, claimed_by ="
+                          " NULL WHERE state = 'pending'", (self.clock.now().timestamp(),))
+
+
+@asynccontextmanager
+async def restartable(tmp_path: Path, fake: FakeGitHub, *, crash_store_at: int | None = None,
+                      crash_store_after: bool = True) -> AsyncIterator[Restartable]:
+    """Like tests.support.harness, restartable; the store may crash at its n-th write (the
+    count runs on across restarts, the crash happens once)."""
+    clock = FrozenClock(at(27, 9, 2))
+    fake.world.now = clock.now
+    if REPO.lower() not in fake.world.repos:
+        fake.add_repo(REPO, installation_id=INSTALLATION, private=True, default_branch="master")
+    path = str(tmp_path / "watchkeeper.db")
+    settings = Settings.from_env({
+        "APP_ID": str(fake.app_id), "PRIVATE_KEY": fake.private_key, "WEBHOOK_SECRET": SECRET,
+        "DATABASE_URL": f"sqlite:///{path}", "MUTATION_INTERVAL": "0", "APP_SLUG": "watchkeeper",
+    })
+    counter = [0]
+    crashing = [crash_store_at]
+
+    def make_store() -> SqliteStore:
+        store = CrashingStore(path, crash_at=crashing[0], after=crash_store_after,
+                              counter=counter)
+        return store
+
+    store = make_store()
+    runtime = build_runtime(settings, store=store, transport=fake, clock=clock)
+    app = create_app(settings, runtime=runtime, run_worker=False)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                               base_url="http://watchkeeper.test")
+    h = Restartable(fake, runtime, client, clock)
+    h.client_app, h.settings, h.make_store = app, settings, make_store
+    try:
+        yield h
+    finally:
+        await h.client.aclose()
+        await h.runtime.store.close()
+
+
+async def settle_through_crashes(h: Restartable) -> int:
+    """`settle`, restarting the app whenever it dies."""
+    for _ in range(10):
+        try:
+            return await settle(h)
+        except Crash:
+            await h.restart()
+    raise AssertionError("crashed again and again")

@@ -6,8 +6,10 @@ pull request — even when a call took effect and its answer was lost."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,34 +139,39 @@ async def test_a_revoked_token_is_replaced_mid_run(tmp_path: Path) -> None:
         assert h.fake.tokens_issued == 1
         h.fake.revoke_tokens(INSTALLATION)
         h.clock.advance(120)
+        mark = len(h.fake.requests)
         await h.deliver("workflow_run", failing_secret_scan(run_id=2, updated_at=(
             "2026-11-27T09:03:00Z")), delivery_id="d-2")
-        await settle(h)
+        assert await settle(h) == 1  # in one attempt
         assert h.fake.tokens_issued == 2
-        assert (await h.runtime.store.delivery_state("d-2")).state == "done"  # type: ignore[union-attr]
-        # The refused call was repeated once with the new token, and only that call.
-        gets = h.fake.calls("GET", rf"/repos/{REPO}/issues/1")
-        assert len(gets) == 2
+        state = await h.runtime.store.delivery_state("d-2")
+        assert state is not None and state.state == "done"
+        # One call was refused (401), a new token fetched, that call repeated; no more.
+        after = h.fake.requests[mark:]
+        refused = [r for r in after if r.installation_id is None]
+        assert len(refused) == 1
+        i = after.index(refused[0])
+        assert after[i + 1].path == f"/app/installations/{INSTALLATION}/access_tokens"
+        assert (after[i + 2].method, after[i + 2].path) == (refused[0].method, refused[0].path)
         assert len(h.fake.calls("PATCH", rf"/repos/{REPO}/issues/1")) == 1
 
 
 async def test_an_expired_token_is_replaced(tmp_path: Path) -> None:
-    """Tokens live an hour; the client refreshes a minute early. A token that expires
-    sooner than the client thinks (clock skew) is refused once and refetched."""
-    clock = FrozenClock()
-    fake = FakeGitHub(app_id=4242, app_slug="watchkeeper", clock=clock.now,
-                      token_lifetime=__import__("datetime").timedelta(minutes=1, seconds=1))
-    async with harness(tmp_path, fake=fake) as h:
+    """The client refreshes tokens a minute before they expire; one that GitHub already
+    considers expired (clock skew) is refused once and refetched."""
+    async with harness(tmp_path) as h:
         await h.deliver("workflow_run", failing_secret_scan(), delivery_id="d-1")
         await settle(h)
-        await asyncio.sleep(1.2)  # the token is now past its expiry
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        h.fake._tokens = {token: (owner, past) for token, (owner, _) in h.fake._tokens.items()}
         h.clock.advance(120)
         await h.deliver("workflow_run", failing_secret_scan(run_id=2, updated_at=(
             "2026-11-27T09:03:00Z")), delivery_id="d-2")
-        await settle(h)
-        assert fake.tokens_issued == 2
-        assert (await h.runtime.store.delivery_state("d-2")).state == "done"  # type: ignore[union-attr]
-        assert len(fake.issues(REPO)) == 1
+        assert await settle(h) == 1
+        assert h.fake.tokens_issued == 2
+        state = await h.runtime.store.delivery_state("d-2")
+        assert state is not None and state.state == "done"
+        assert len(h.fake.issues(REPO)) == 1
 
 
 async def test_an_uninstalled_app_dead_letters_at_once_without_a_retry_storm(
@@ -241,7 +248,7 @@ async def test_writes_are_serial_per_installation_and_a_second_apart() -> None:
     for installation in (1, 2):
         times = [at for at, owner, _ in log if owner == installation]
         assert len(times) == (60 if installation == 1 else 30)
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= 1.0 - 1e-9  # at least a second between writes
         per_minute = max(sum(1 for x in times if start <= x < start + 60) for start in times)
         assert per_minute < 80  # GitHub's content-creation limit

@@ -13,13 +13,16 @@ keeps it exactly-once in effect under retries and crashes:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from watchkeeper.actions import OpenIssue
 from watchkeeper.clock import Clock
 from watchkeeper.config_source import ConfigSource
 from watchkeeper.errors import PermanentError, RetryableError
@@ -38,6 +41,10 @@ from watchkeeper.signals.payload import MalformedPayload
 from watchkeeper.store.base import Delivery, Store
 
 log = logging.getLogger("watchkeeper.pipeline")
+
+# Longer than opening an issue takes, shorter than a delivery's lease (300 s): an opener
+# that died lets a later attempt open the issue before other deliveries run out of tries.
+OPENING_LEASE_SECONDS = 120.0
 
 # A feature's I/O shell for one webhook event: it parses the payload (purely), gathers
 # what its pure decision needs, and hands the Decision to `Pipeline.apply`.
@@ -157,9 +164,32 @@ class Pipeline:
         else:
             record = after.replace(version=before.version + 1)
         with bind(incident_id=record.id):
-            done = await self.executor.execute(record, decision.actions,
-                                               first_attempt=first_attempt)
-            if before is None:
-                done = done.replace(version=2)
-            if not await self.store.save_incident(done):
+            async with self._opening(record, before, decision):
+                done = await self.executor.execute(record, decision.actions,
+                                                   first_attempt=first_attempt)
+                if before is None:
+                    done = done.replace(version=2)
+                if not await self.store.save_incident(done):
+                    raise RetryableError("incident changed concurrently", retry_after=0)
+
+    @contextlib.asynccontextmanager
+    async def _opening(self, record: Incident, before: Incident | None,
+                       decision: Decision) -> AsyncIterator[None]:
+        """One worker at a time opens an incident's issue. While its opener talks to GitHub
+        the record exists without an issue number; another worker (or replica) seeing it
+        must wait rather than take it for an abandoned attempt and open a second issue."""
+        if not any(isinstance(action, OpenIssue) for action in decision.actions):
+            yield
+            return
+        name, holder = f"open-issue:{record.id}", uuid.uuid4().hex
+        if not await self.store.try_lease(name, holder, self.clock.now(), OPENING_LEASE_SECONDS):
+            raise RetryableError("the incident's issue is being opened elsewhere", retry_after=1)
+        try:
+            if before is not None and await self.store.get_incident(record.id) != before:
                 raise RetryableError("incident changed concurrently", retry_after=0)
+            yield
+        finally:
+            try:
+                await self.store.release_lease(name, holder)
+            except Exception:  # it expires by itself
+                log.warning("could not release the lease %s", name, exc_info=True)
