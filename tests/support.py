@@ -46,7 +46,8 @@ def failing_secret_scan(run_id: int = 289782451, attempt: int = 1,
                path=".github/workflows/secret-scan.yml",
                html_url=f"https://github.com/{REPO}/actions/runs/{run_id}")
     payload["workflow"].update(name="Secret scan", path=".github/workflows/secret-scan.yml")
-    payload["installation"] = {"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNw=="}
+    payload["installation"] = {"id": INSTALLATION,
+                               "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNw=="}
     return payload
 
 
