@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import socket
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-
+import uvicorn
 from tests.support import INSTALLATION, SECRET, failing_secret_scan, sign
+
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.github.fake import FakeGitHub
 from watchkeeper.settings import Settings
@@ -187,3 +193,67 @@ def issue_report(fake: FakeGitHub, repos: Sequence[str]) -> dict[str, Any]:
     return {"issues_per_repo": Counter(len(found) for found in issues.values()),
             "duplicate_comments": duplicates,
             "issue_creates": len(fake.calls("POST", r"/repos/[^/]+/[^/]+/issues"))}
+
+
+def with_search_path(database_url: str, schema: str) -> str:
+    """The URL with libpq's `options` setting the schema (for processes configured by
+    DATABASE_URL alone; the schema must exist)."""
+    parts = urlsplit(database_url)
+    query = [*parse_qsl(parts.query), ("options", f"-csearch_path={schema}")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+_SERVE = "import sys; from watchkeeper.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def serve_process(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """`watchkeeper serve` in its own process, listening on loopback."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _SERVE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def wait_healthy(client: httpx.AsyncClient, proc: subprocess.Popen[bytes],
+                       timeout: float = 30) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"the server exited with {proc.returncode}: {err[-2000:]}")
+        try:
+            if (await client.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the server did not become healthy")
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def free_port() -> int:
+    with free_socket() as sock:
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def served(app: Any, sock: socket.socket) -> AsyncIterator[None]:
+    """Serve an ASGI app with uvicorn on an already bound socket, in this event loop."""
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False,
+                                           lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)

@@ -82,22 +82,25 @@ class FaultyGitHub(FakeGitHub):
 _SHA = re.compile(r"\b[0-9a-f]{40}\b")
 
 
-def canonical_shas(fake: FakeGitHub, value: Any) -> str:
-    """``repr(value)`` with every commit SHA replaced by a name derived from the commit's
-    content (files, message, parents): the fake numbers commits, so a commit created twice
-    by a retry gets another SHA, as on GitHub, where the commit date differs."""
+def canonical_shas(fake: FakeGitHub, value: Any,
+                   normalise: Callable[[str], str] = lambda text: text) -> str:
+    """``normalise(repr(value))`` with every commit SHA replaced by a name derived from
+    the commit's content (files, message, parents; normalised too): the fake numbers
+    commits, so a commit created twice by a retry gets another SHA, as on GitHub, where
+    the commit date differs."""
     names: dict[str, str] = {}
     for repo in fake.world.repos.values():
         def name(sha: str, repo: Any = repo) -> str:
             if sha not in names:
                 parents = ",".join(name(p) for p in repo.parents.get(sha, ()))
                 message = (repo.commit_meta.get(sha) or {}).get("message", "")
-                content = repr((sorted(repo.commits[sha].items()), message, parents))
+                content = normalise(repr((sorted(repo.commits[sha].items()), message,
+                                          parents)))
                 names[sha] = "commit:" + hashlib.sha256(content.encode()).hexdigest()[:12]
             return names[sha]
         for sha in repo.commits:
             name(sha)
-    return _SHA.sub(lambda m: names.get(m.group(0), m.group(0)), repr(value))
+    return _SHA.sub(lambda m: names.get(m.group(0), m.group(0)), normalise(repr(value)))
 
 
 def world_state(fake: FakeGitHub) -> dict[str, Any]:

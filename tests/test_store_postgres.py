@@ -121,3 +121,19 @@ async def test_an_unreachable_server_fails_ping_and_calls_quickly() -> None:
             await store.enqueue(delivery(1))
     finally:
         await store.close()
+
+
+async def test_decoded_records_are_shared_but_never_stale(
+    store: PostgresStore, postgres_url: str, pg_schema: str,
+) -> None:
+    await store.insert_incident(incident(1))
+    first, again = await store.list_incidents(), await store.list_incidents()
+    assert first == [incident(1)] and first[0] is again[0]  # decoded once
+    changed = incident(1, title="changed elsewhere", version=2)
+    other = PostgresStore(postgres_url, schema=pg_schema)
+    try:
+        assert await other.save_incident(changed) is True  # another replica writes
+    finally:
+        await other.close()
+    assert await store.get_incident("INC-2026-0001") == changed
+    assert await store.list_incidents() == [changed]

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from watchkeeper import __version__
-from watchkeeper.subcommands import check_config, report, setup, simulate, sweep
+from watchkeeper.demo import command as demo
+from watchkeeper.subcommands import (
+    check_config,
+    rebuild,
+    reconcile,
+    report,
+    setup,
+    simulate,
+    sweep,
+)
 from watchkeeper.subcommands.environment import add_env_file_option, load_settings
 
 if TYPE_CHECKING:
@@ -109,6 +118,8 @@ def _run_version(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Command] = [
     Command("serve", "answer GitHub webhooks and process them", _configure_serve, _run_serve),
+    Command("demo", "play the runbook against a simulated GitHub (no credentials, no network)",
+            demo.configure, demo.run),
     Command("setup", "register the GitHub App (manifest flow) and write .env",
             setup.configure, setup.run),
     Command("simulate", "dry run: print what Watchkeeper would do for a payload",
@@ -119,6 +130,10 @@ COMMANDS: list[Command] = [
             sweep.configure, sweep.run),
     Command("report", "response figures (MTTA, time to contain, MTTR) from the store",
             report.configure, report.run),
+    Command("rebuild", "restore the incident records from GitHub after the database was lost",
+            rebuild.configure, rebuild.run),
+    Command("reconcile", "compare open alerts and security runs with the incidents once, "
+            "for webhooks that never arrived", reconcile.configure, reconcile.run),
     Command("version", "print the version", _configure_version, _run_version),
 ]
 

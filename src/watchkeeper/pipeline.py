@@ -6,7 +6,8 @@ keeps it exactly-once in effect under retries and crashes:
 1. a new incident's record is inserted first (the store lets only one open incident
    hold a fingerprint, so concurrent deliveries cannot open two issues);
 2. actions are executed (the executor is idempotent: a retried "open issue" finds the
-   issue it created through a hidden marker, a retried comment finds its key);
+   issue it created through a hidden marker, a retried comment finds its key); opening
+   the issue happens under a store lease, so that replicas never open it twice;
 3. the record is saved with optimistic versioning; a conflict retries the delivery,
    which re-decides from the fresh record.
 """
@@ -14,6 +15,7 @@ keeps it exactly-once in effect under retries and crashes:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
 import uuid
@@ -45,6 +47,7 @@ log = logging.getLogger("watchkeeper.pipeline")
 # Longer than opening an issue takes, shorter than a delivery's lease (300 s): an opener
 # that died lets a later attempt open the issue before other deliveries run out of tries.
 OPENING_LEASE_SECONDS = 120.0
+_delivery: contextvars.ContextVar[str | None] = contextvars.ContextVar("delivery", default=None)
 
 # A feature's I/O shell for one webhook event: it parses the payload (purely), gathers
 # what its pure decision needs, and hands the Decision to `Pipeline.apply`.
@@ -77,6 +80,7 @@ class Pipeline:
         return self.app_slug
 
     async def process(self, delivery: Delivery) -> None:
+        _delivery.set(f"delivery:{delivery.delivery_id}")
         try:
             payload = json.loads(delivery.body)
         except ValueError as exc:  # ingress checked it; a corrupted row is not retryable
@@ -181,7 +185,8 @@ class Pipeline:
         if not any(isinstance(action, OpenIssue) for action in decision.actions):
             yield
             return
-        name, holder = f"open-issue:{record.id}", uuid.uuid4().hex
+        # The delivery's retry after a crash holds it again at once; others wait it out.
+        name, holder = f"open-issue:{record.id}", _delivery.get() or uuid.uuid4().hex
         if not await self.store.try_lease(name, holder, self.clock.now(), OPENING_LEASE_SECONDS):
             raise RetryableError("the incident's issue is being opened elsewhere", retry_after=1)
         try:

@@ -57,6 +57,7 @@ def build_app(
             clock,
             max_attempts=settings.worker_max_attempts,
             concurrency=settings.worker_concurrency,
+            lease_seconds=settings.worker_lease_seconds,
             context_factory=worker_context,
             on_dead_letter=on_dead_letter,
         )

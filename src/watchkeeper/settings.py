@@ -63,6 +63,11 @@ class Settings:
     notify_targets: tuple[NotifyTarget, ...] = ()
     # Seconds between SLA sweeps inside `serve` (0: none; run `watchkeeper sweep` from cron).
     sweep_interval: float = 60.0
+    # How long a claimed delivery is held: a worker that died mid-delivery leaves it to be
+    # claimed again after this long. Longer than any delivery's processing.
+    worker_lease_seconds: float = 300.0
+    # Seconds between reconcile passes inside `serve` (0: none; `watchkeeper reconcile`).
+    reconcile_interval: float = 3600.0
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -96,6 +101,8 @@ class Settings:
             alerts_token=_alerts_token(env),
             notify_targets=_notify_targets(env),
             sweep_interval=env.number("SWEEP_INTERVAL", 60.0, maximum=86400),
+            worker_lease_seconds=_lease_seconds(env),
+            reconcile_interval=env.number("RECONCILE_INTERVAL", 3600.0, maximum=7 * 86400),
         )
 
 
@@ -236,6 +243,13 @@ def _webhook_path(env: _Env) -> str:
     if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", raw) or "//" in raw:
         raise SettingsError("WEBHOOK_PATH must be a URL path starting with /")
     return raw.rstrip("/") or "/"
+
+
+def _lease_seconds(env: _Env) -> float:
+    value = env.number("WORKER_LEASE_SECONDS", 300.0, maximum=3600)
+    if value < 1:
+        raise SettingsError("WORKER_LEASE_SECONDS must be at least 1 second")
+    return value
 
 
 def _app_slug(env: _Env) -> str | None:

@@ -86,7 +86,8 @@ class Narrator:
         name = f"{'PR' if v.is_pull else 'issue'} #{v.number}"
         if change.opened:
             self._lines(name, f'opened by Watchkeeper: "{v.title}"')
-            self._lines("", "labels: " + (", ".join(v.labels) or "none"))
+            if v.labels:
+                self._lines("", "labels: " + ", ".join(v.labels))
         else:
             if change.title_from is not None:
                 self._lines(name, f'title now "{v.title}"')

@@ -54,7 +54,7 @@ class Changes:
     calls: int
     writes: int
     issues: list[IssueChange]
-    checks: list[str]  # "failure on #2 (head 1a2b3c4d5e6f)"
+    checks: list[str]  # "watchkeeper/freeze: failure on pull request #1"
     timeline: list[TimelineEntry]
     new_dead: int
 
@@ -76,7 +76,10 @@ async def snapshot(stage: Stage) -> Snapshot:
 
 def _check_runs(stage: Stage, since: int) -> list[str]:
     found = []
-    by_id = {run_id: run for run_id, run in stage.fake.repo(REPO).check_runs.items()}
+    repo = stage.fake.repo(REPO)
+    by_id = dict(repo.check_runs)
+    heads = {repo.branches.get(i.pull.head, i.pull.head_sha): i.number
+             for i in repo.issues.values() if i.pull is not None}
     for call in stage.fake.requests[since:]:
         if call.method not in ("POST", "PATCH") or "/check-runs" not in call.path:
             continue
@@ -85,7 +88,8 @@ def _check_runs(stage: Stage, since: int) -> list[str]:
         name = body.get("name") or (run or {}).get("name", "check")
         sha = body.get("head_sha") or (run or {}).get("head_sha", "")
         conclusion = body.get("conclusion") or body.get("status") or "updated"
-        found.append(f"{name}: {conclusion} on commit {str(sha)[:12]}")
+        where = f"pull request #{heads[sha]}" if sha in heads else f"commit {str(sha)[:12]}"
+        found.append(f"{name}: {conclusion} on {where}")
     return found
 
 

@@ -37,7 +37,7 @@ async def serving(app: ASGIApp, host: str = "127.0.0.1", port: int = 0
         sock.close()
         raise
     config = uvicorn.Config(app, log_config=None, access_log=False, server_header=False,
-                            lifespan="on", timeout_graceful_shutdown=5)
+                            lifespan="on", ws="none", timeout_graceful_shutdown=5)
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"serve-{host}:{port}")
     try:

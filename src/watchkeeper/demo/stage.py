@@ -87,6 +87,8 @@ def demo_settings(fake: FakeGitHub, database: Path, secret: str) -> Settings:
         # The SLA clock runs on demand only: story time jumps would make it fire at
         # arbitrary points of the narration.
         "SWEEP_INTERVAL": "0",
+        # Likewise the reconcile pass (it asks GitHub about runs and alerts on its own).
+        "RECONCILE_INTERVAL": "0",
     })
 
 

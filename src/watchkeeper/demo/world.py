@@ -18,6 +18,7 @@ PEOPLE = {
     "alice": "security engineer, becomes Incident Commander",
     "bob": "security reviewer, becomes Security Owner",
     "carol": "backend developer, becomes Mitigation Owner",
+    "dave": "backend developer, busy with something else",
 }
 
 FILES = {

@@ -25,6 +25,7 @@ from watchkeeper.github.failures import failure_for
 from watchkeeper.github.gateway import CommentView, IssueView, MilestoneView, RepoInfo
 from watchkeeper.github.git_calls import GitCalls
 from watchkeeper.github.requester import Requester
+from watchkeeper.github.security_calls import SecurityCalls
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
@@ -46,7 +47,7 @@ def _already_exists(response: httpx.Response) -> bool:
     return any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
 
 
-class GitHubGateway(ActivityCalls, GitCalls):
+class GitHubGateway(ActivityCalls, GitCalls, SecurityCalls):
     """The app's view of GitHub. ``transport`` is for the fake (tests, demo, simulate); the
     per-call HTTP clients close it when they finish, so pass only transports that tolerate it.
     """

@@ -22,6 +22,7 @@ documents and delivery bodies are stored exactly.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ from watchkeeper.store.postgres_schema import migrate
 T = TypeVar("T")
 Conn = AsyncConnection[Any]
 _EVENT_KEEP_DAYS = 30.0
+_DECODED_KEEP = 512  # decoded incident documents kept (most recently used)
 _DELIVERY = "delivery_id, event, action, state, attempts, received_at, last_error"
 
 
@@ -78,6 +80,7 @@ class PostgresStore:
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._opening = asyncio.Lock()
         self._closed = False
+        self._decoded: OrderedDict[str, Incident] = OrderedDict()
 
     # --- the pool ---------------------------------------------------------------------
 
@@ -327,7 +330,19 @@ class PostgresStore:
 
     async def _incidents(self, where: str, params: Sequence[Any]) -> list[Incident]:
         rows = await self._rows(f"SELECT doc FROM incidents {where}", params)
-        return [incident_from_json(doc) for (doc,) in rows]
+        return [self._decode(doc) for (doc,) in rows]
+
+    def _decode(self, doc: str) -> Incident:
+        """Decoding is most of a lookup's cost and features list the open incidents for
+        every event: records are immutable, so one decoded per document text is shared."""
+        found = self._decoded.get(doc)
+        if found is not None:
+            self._decoded.move_to_end(doc)
+            return found
+        incident = self._decoded[doc] = incident_from_json(doc)
+        if len(self._decoded) > _DECODED_KEEP:
+            self._decoded.popitem(last=False)
+        return incident
 
 
 def _state(row: tuple[Any, ...]) -> DeliveryState:

@@ -85,6 +85,22 @@ class FakeControls:
         r.milestones.append(milestone)
         return milestone
 
+    def add_alert(self, repo: str, kind: str, alert: Mapping[str, Any]) -> dict[str, Any]:
+        """A security alert as REST lists it; ``kind``: code-scanning, secret-scanning or
+        dependabot (a repository without alerts of a kind answers as if it were off)."""
+        stored = dict(alert)
+        self.world.repo(repo).alerts.setdefault(kind, []).append(stored)
+        return stored
+
+    def enable_alerts(self, repo: str, *kinds: str) -> None:
+        for kind in kinds:
+            self.world.repo(repo).alerts.setdefault(kind, [])
+
+    def add_workflow_run(self, repo: str, run: Mapping[str, Any]) -> dict[str, Any]:
+        stored = dict(run)
+        self.world.repo(repo).workflow_runs.insert(0, stored)  # newest first
+        return stored
+
     def suspend_installation(self, installation_id: int) -> None:
         self.world.installations[installation_id].suspended = True
 

@@ -103,6 +103,10 @@ class Repo:
     # Git data: tree sha -> snapshot; commit sha -> message and time (when known).
     trees: dict[str, dict[str, str]] = field(default_factory=dict)
     commit_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Security alerts by kind ("code-scanning", "secret-scanning", "dependabot"; a kind
+    # missing: the feature is not enabled) and workflow runs, as REST lists them.
+    alerts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    workflow_runs: list[dict[str, Any]] = field(default_factory=list)
     next_number: int = 1
 
     @property

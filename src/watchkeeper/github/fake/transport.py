@@ -26,6 +26,7 @@ from watchkeeper.github.fake import (
     routes_git,
     routes_issues,
     routes_repos,
+    routes_security,
     shapes,
 )
 from watchkeeper.github.fake.http import Req, Resp, Route, not_found
@@ -33,7 +34,7 @@ from watchkeeper.github.fake.keys import demo_private_key, public_key_of
 from watchkeeper.github.fake.state import EventSink, World
 
 ROUTES: list[Route] = [*routes_issues.ROUTES, *routes_repos.ROUTES, *routes_activity.ROUTES,
-                       *routes_git.ROUTES]
+                       *routes_git.ROUTES, *routes_security.ROUTES]
 _TOKEN_ROUTE = re.compile(r"/app/installations/(\d+)/access_tokens")
 RATE_LIMIT = 5000
 
