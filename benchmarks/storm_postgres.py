@@ -99,6 +99,14 @@ def with_search_path(database_url: str, schema: str) -> str:
 # --- the run -------------------------------------------------------------------------
 
 
+def cpu_seconds(server: ServeProcess) -> float:
+    """User and system CPU time the server process has used so far."""
+    if server.proc is None:
+        return 0.0
+    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def idle(servers: list[ServeProcess], timeout: float) -> None:
     """Until the shared queue has nothing pending (any replica sees the whole queue)."""
     await servers[0].wait_idle(timeout)
@@ -151,6 +159,8 @@ async def run(args: argparse.Namespace, database_url: str) -> int:
             await idle(servers, args.timeout)
             phase_b_seconds = time.perf_counter() - started_b
             calls_b = len(fake.requests) - calls_a
+            cpu = [cpu_seconds(s) for s in servers]
+            own_cpu = sum(os.times()[:2])
             for server in servers:
                 await server.stop()
         incidents = await observer.list_incidents(open_only=False)
@@ -178,7 +188,9 @@ async def run(args: argparse.Namespace, database_url: str) -> int:
     print(f"all {len(plan.posts)} processed after {phase_a_seconds + phase_b_seconds:.1f} s; "
           f"time to answer p50 {sent.p50 * 1000:.1f} ms, p99 {sent.percentile(0.99) * 1000:.1f}"
           f" ms; answers {dict(sorted(sent.statuses.items()))}")
-    print(f"peak RSS per replica: {rss}")
+    print(f"peak RSS per replica: {rss}; CPU seconds per replica: "
+          f"{', '.join(f'{c:.0f}' for c in cpu)}; this process (fake GitHub and client): "
+          f"{own_cpu:.0f}")
     print(f"store: {done}; incidents {len(incidents)}; issues per repository "
           f"{sorted(set(result.issues_per_repo.values()))}; duplicates {result.duplicates}; "
           f"lost {len(result.lost) + len(missing)}")

@@ -39,7 +39,7 @@ from watchkeeper.store.postgres_schema import migrate
 T = TypeVar("T")
 Conn = AsyncConnection[Any]
 _EVENT_KEEP_DAYS = 30.0
-_DECODED_KEEP = 512  # decoded incident documents kept (most recently used)
+_DECODED_KEEP = 256  # decoded incident documents kept (most recently used)
 _DELIVERY = "delivery_id, event, action, state, attempts, received_at, last_error"
 
 
