@@ -42,6 +42,10 @@ start_test_postgres() {
         apt-get install -y -qq postgresql >/dev/null
         _PG_BIN=$(_pg_bindir)
     fi
+    if [ -z "$_PG_BIN" ]; then
+        echo "no PostgreSQL server binaries (initdb, pg_ctl) found" >&2
+        return 1
+    fi
     if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
         useradd --system --user-group --no-create-home postgres
     fi

@@ -128,10 +128,12 @@ def _hard_cap(result: dict[str, str]) -> dict[str, str]:
 
 
 def intro(incident: Incident) -> str:
+    """Written once when the issue opens (outside the owned sections), so it names nothing
+    that changes later: severity and status live in the title, labels and sections."""
     source = render.SOURCE_NAMES.get(incident.source, incident.source).lower()
     return (
-        f"**Security incident {plain(incident.id, max_len=64)}**, severity "
-        f"**{incident.severity}**, opened by Watchkeeper from a {source}. Responders work the "
+        f"**Security incident {plain(incident.id, max_len=64)}**, "
+        f"opened by Watchkeeper from a {source}. Responders work the "
         "incident in this issue: tick the checklist as you go. Watchkeeper keeps the sections "
         "between its hidden markers up to date from the incident record; anything written "
         "outside them is kept."
