@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from watchkeeper.render.prose import prose_lines
+
 # The commands handled here, with usage and summary (for a command list such as /help;
 # other command parsers should leave these names alone).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -18,8 +20,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unfreeze": ("/unfreeze [note]", "lift the deployment freeze"),
 }
 _COMMAND = re.compile(r"^ {0,3}/(freeze|unfreeze)(?=\s|$)(.*)$", re.IGNORECASE)
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +31,9 @@ class FreezeCommand:
 def parse_command(body: str | None) -> FreezeCommand | None:
     """The first `/freeze [note]` or `/unfreeze [note]` line outside code, quotes and HTML
     comments; None when the comment has neither."""
-    fence: str | None = None
-    for line in _HTML_COMMENT.sub("", body or "").splitlines():
-        opener = _FENCE.match(line)
-        if fence is not None:
-            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
-                fence = None
-            continue
-        if opener:
-            fence = opener.group(1)
-            continue
+    for line in prose_lines(body, drop_comments=True, drop_quotes=True):
         m = _COMMAND.match(line)
-        if m is not None and not line.lstrip().startswith(">"):
+        if m is not None:
             name: Literal["freeze", "unfreeze"] = "freeze" if m.group(1).lower() == "freeze" \
                 else "unfreeze"
             return FreezeCommand(name, m.group(2).strip()[:300])

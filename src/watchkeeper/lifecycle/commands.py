@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from watchkeeper.evidence.commands import COMMANDS as FREEZE_COMMANDS
 from watchkeeper.record import SEVERITIES
 from watchkeeper.render.escape import is_handle
+from watchkeeper.render.prose import prose_lines
 
 MAX_COMMANDS = 10  # per comment; more is a paste accident, not a runbook step
 MAX_TEXT = 1000  # stored text per command argument
@@ -77,9 +78,6 @@ class BadCommand:
 Parsed = Command | BadCommand
 
 _COMMAND = re.compile(r"^ {0,3}/([A-Za-z][A-Za-z0-9_-]{0,39})(?=\s|$)(.*)$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_QUOTE = re.compile(r"^ {0,3}>")
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _KEY = re.compile(r"[A-Za-z][A-Za-z_-]{0,39}")
 # Opening quote -> the characters that close it (phones and word processors type
 # typographic quotes, and not always in matching pairs).
@@ -89,19 +87,8 @@ _CLOSERS = {'"': '"', "'": "'", "\u201c": "\u201d\u201c\"", "\u2018": "\u2019'",
 
 def command_lines(text: str) -> list[str]:
     """The lines of `text` that are commands: outside code, quotes and HTML comments."""
-    found: list[str] = []
-    fence: str | None = None
-    for line in _HTML_COMMENT.sub("", text or "").splitlines():
-        opener = _FENCE.match(line)
-        if fence is not None:
-            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
-                fence = None
-            continue
-        if opener:
-            fence = opener.group(1)
-        elif not _QUOTE.match(line) and _COMMAND.match(line):
-            found.append(line.strip())
-    return found
+    return [line.strip() for line in prose_lines(text, drop_comments=True, drop_quotes=True)
+            if _COMMAND.match(line)]
 
 
 def parse_commands(text: str) -> tuple[Parsed, ...]:

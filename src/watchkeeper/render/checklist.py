@@ -11,13 +11,13 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 
 from watchkeeper.render.escape import inline, neutralise
+from watchkeeper.render.prose import prose_lines
 from watchkeeper.runbook.model import ChecklistItem, ChecklistPhase
 
 _KEY_CHARS = re.compile(r"[^a-z0-9_-]")
 _ITEM = re.compile(
     r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+\[([ xX])\][ \t].*?<!--[ \t]*wk:([a-z0-9_-]{1,64})[ \t]*-->"
 )
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
 
 def item_marker(key: str) -> str:
@@ -57,16 +57,7 @@ def parse_ticks(markdown: str | None) -> dict[str, bool]:
     extra items; ignores fenced code blocks. The first item with a key wins.
     """
     result: dict[str, bool] = {}
-    fence: str | None = None
-    for line in (markdown or "").splitlines():
-        opener = _FENCE.match(line)
-        if fence is not None:
-            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
-                fence = None
-            continue
-        if opener:
-            fence = opener.group(1)
-            continue
+    for line in prose_lines(markdown):
         m = _ITEM.match(line)
         if m and m.group(2) not in result:
             result[m.group(2)] = m.group(1) != " "
