@@ -164,13 +164,13 @@ async def run(args: argparse.Namespace, database_url: str) -> int:
             for server in servers:
                 await server.stop()
         incidents = await observer.list_incidents(open_only=False)
-        states = await observer._rows(
+        states = await observer.db.rows(
             "SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state")
     finally:
         for server in servers:
             await server.kill()
         with contextlib.suppress(Exception):
-            await observer._exec(f'DROP SCHEMA "{schema}" CASCADE')
+            await observer.db.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await observer.close()
 
     occurrences = {i.repo: i.occurrences.count for i in incidents}

@@ -174,7 +174,7 @@ async def settled(store: PostgresStore, expected: int, timeout: float = 60) -> d
     deadline = loop.time() + timeout
     while True:
         stats = await store.queue_stats(SystemClock().now())
-        rows = await store._rows("SELECT COUNT(*) FROM deliveries")
+        rows = await store.db.rows("SELECT COUNT(*) FROM deliveries")
         if rows[0][0] >= expected and stats["pending"] == 0:
             return stats
         if loop.time() > deadline:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from tests.support import INSTALLATION, REPO, failing_secret_scan, harness
+
 from watchkeeper.render.checklist import parse_ticks
 
 ISSUES = rf"/repos/{REPO}/issues"

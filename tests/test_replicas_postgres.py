@@ -40,7 +40,7 @@ async def test_two_replicas_in_one_process_open_one_issue_per_fingerprint(
         stats = await settled(one.store, expected=100)
         states = [await one.store.delivery_state(d) for d in sorted(plan.delivery_ids)]
         incidents = await two.store.list_incidents()
-        claimed_by = await one.store._rows(
+        claimed_by = await one.store.db.rows(
             "SELECT claimed_by IS NULL, COUNT(*) FROM deliveries GROUP BY 1")
 
     assert statuses == Counter({202: 100, 200: 100})  # every copy after the first: known

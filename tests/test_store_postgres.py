@@ -12,8 +12,8 @@ from datetime import timedelta
 import psycopg
 import pytest
 from psycopg import sql
-
 from tests.store_support import T0, delivery, incident
+
 from watchkeeper.store.base import Delivery
 from watchkeeper.store.postgres import PostgresStore
 from watchkeeper.store.postgres_schema import MIGRATIONS

@@ -98,7 +98,16 @@ class Pipeline:
                       installation_id=signal.installation_id):
                 await self.handle(signal, first_attempt=first_attempt)
         for handler in self.handlers.get(delivery.event, ()):
-            await handler(self, delivery, payload)
+            try:
+                await handler(self, delivery, payload)
+            except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+                # A payload without what the handler reads (the signal parsers map these
+                # the same way): another attempt fails alike, so dead-letter it at once.
+                name = getattr(handler, "__qualname__", type(handler).__name__)
+                log.warning("%s could not read the %s payload", name, delivery.event,
+                            exc_info=True)
+                raise PermanentError(f"malformed {delivery.event} payload: {name}: "
+                                     f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
     async def handle(self, signal: Signal, *, first_attempt: bool) -> None:
         if signal.kind != "detection" and not await self._repo_has_open_incident(signal):

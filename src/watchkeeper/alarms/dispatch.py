@@ -1,8 +1,13 @@
 """`repository_dispatch` with `event_type: incident`: an alarm sent through GitHub.
 
 GitHub has authenticated the sender (a token with write access to the repository).
-The client payload: title, severity, service, summary, dedup_key (all optional
+The client payload: title, severity, service, summary, dedup_key, event_id (all optional
 strings) and `status` ("firing", the default, or "resolved").
+
+A dispatch carries no identity of its own, and GitHub's signature covers only the body: a
+captured delivery replayed under a new delivery ID looks like a second notification. Senders
+should set `event_id` (unique per notification, e.g. the alert's fingerprint and start time);
+replays of it are then recognised. Without it, the delivery ID is all there is.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from watchkeeper.signals.payload import MalformedPayload, repository, sender_log
 
 EVENT_TYPE = "incident"
 _LIMITS = {"title": 200, "severity": 40, "service": 100, "summary": 2000, "dedup_key": 200,
-           "status": 20}
+           "status": 20, "event_id": 200}
 
 
 def _field(payload: Mapping[str, Any], key: str) -> str | None:
@@ -52,7 +57,8 @@ def parse_dispatch(payload: Mapping[str, Any], *, delivery_id: str,
         title=title,
         dedup_key=fields["dedup_key"] or f"title:{title}",
         at=received_at,
-        event_key=f"repository_dispatch:{delivery_id}",
+        event_key=(f"repository_dispatch:{repo}:{fields['event_id']}" if fields["event_id"]
+                   else f"repository_dispatch:{delivery_id}"),
         severity=fields["severity"],
         service=service,
         summary=fields["summary"],

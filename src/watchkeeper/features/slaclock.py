@@ -117,8 +117,11 @@ async def on_issues(pipeline: Pipeline, delivery: Delivery, payload: dict[str, A
     if incident is None:
         return
     config = await pipeline.config_for(incident.installation_id, incident.repo)
+    # Keyed on the change itself (the issue's update time), not the delivery: a replayed
+    # body under a new delivery ID records nothing twice.
+    when = removal.at.isoformat() if removal.at is not None else delivery.delivery_id
     decision = record_override(incident, removal, config, pipeline.clock.now(),
-                               event_key=f"sla_override:{delivery.delivery_id}")
+                               event_key=f"sla_override:{removal.repo}#{removal.number}:{when}")
     await pipeline.apply(incident, decision, first_attempt=delivery.attempts <= 1)
 
 

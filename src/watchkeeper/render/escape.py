@@ -117,11 +117,18 @@ def plain(text: str | None, *, max_len: int = 200) -> str:
     """`text` for places that show text literally (issue titles, label descriptions).
 
     No markdown escapes (they would show), but still one line, capped, and with
-    mention/reference triggers broken.
+    mention/reference triggers broken. Those places have hard limits (GitHub refuses a
+    title over 256 characters), so `max_len` caps the result, joiners included.
     """
     if not text:
         return ""
-    return _break_refs(_cap(clean(text), max_len))
+    cleaned = clean(text)
+    keep = max_len
+    out = _break_refs(_cap(cleaned, keep))
+    while len(out) > max_len and keep > 1:
+        keep = max(1, keep - (len(out) - max_len))
+        out = _break_refs(_cap(cleaned, keep))
+    return out
 
 
 def code(text: str | None, *, max_len: int = 200, table: bool = False) -> str:

@@ -7,12 +7,10 @@ keeps one open incident per fingerprint; ``version`` gives optimistic concurrenc
 a sequence numbers incidents; leases are rows updated atomically by upsert.
 
 Every statement runs in autocommit on a pooled connection (one statement, one
-durable commit) except the few that need a transaction. The pool opens lazily on
-first use, inside the event loop that uses it, and then applies the migrations:
-a store object belongs to one event loop. A statement that meets a broken
-connection (the server restarted) is retried once on a fresh one; every
-statement is safe to repeat (a repeated insert reports "already there", which
-callers already handle as a race lost).
+durable commit) except the few that need a transaction; postgres_pool.py opens the
+pool lazily and retries a statement that met a broken connection. Every statement
+is safe to repeat (a repeated insert reports "already there", which callers
+already handle as a race lost).
 
 PostgreSQL text cannot hold NUL characters: NULs in the short text columns
 (event, action, keys, fingerprints, errors) are stored as U+FFFD. Incident
@@ -21,23 +19,18 @@ documents and delivery bodies are stored exactly.
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, errors, sql
-from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import AsyncConnectionPool
+from psycopg import errors
 
 from watchkeeper.record import Incident, incident_from_json, incident_to_json
 from watchkeeper.store.base import Delivery, DeliveryState
-from watchkeeper.store.postgres_schema import migrate
+from watchkeeper.store.postgres_pool import Conn, Database
 
-T = TypeVar("T")
-Conn = AsyncConnection[Any]
 _EVENT_KEEP_DAYS = 30.0
 _DECODED_KEEP = 256  # decoded incident documents kept (most recently used)
 _DELIVERY = "delivery_id, event, action, state, attempts, received_at, last_error"
@@ -74,79 +67,21 @@ class PostgresStore:
         """``schema``: keep the tables in this schema (created if missing) instead of the
         connection's default one. ``timeout``: seconds to wait for a pooled connection."""
         self.url = url
-        self.schema = schema
-        self.schema_version: int | None = None
-        self._min_size, self._max_size, self._timeout = min_size, max_size, timeout
-        self._pool: AsyncConnectionPool[Conn] | None = None
-        self._opening = asyncio.Lock()
-        self._closed = False
+        self.db = Database(url, schema=schema, min_size=min_size, max_size=max_size,
+                           timeout=timeout)
+        self._exec, self._rows, self._run = self.db.execute, self.db.rows, self.db.run
         self._decoded: OrderedDict[str, Incident] = OrderedDict()
 
-    # --- the pool ---------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int | None:
+        return self.db.schema_version
 
     async def open(self) -> None:
         """Connect and migrate now (otherwise the first call does it)."""
-        await self._ready()
-
-    async def _ready(self) -> AsyncConnectionPool[Conn]:
-        if self._pool is not None:
-            return self._pool
-        if self._closed:
-            raise RuntimeError("the store is closed")
-        async with self._opening:
-            if self._pool is None:
-                kwargs: dict[str, Any] = {"autocommit": True}
-                if "application_name" not in conninfo_to_dict(self.url):
-                    kwargs["application_name"] = "watchkeeper"  # for pg_stat_activity
-                pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
-                    self.url, min_size=self._min_size, max_size=self._max_size,
-                    timeout=self._timeout, kwargs=kwargs,
-                    configure=self._configure, open=False, name="watchkeeper",
-                )
-                try:
-                    await pool.open(wait=True, timeout=self._timeout)
-                    async with pool.connection() as conn:
-                        self.schema_version = await migrate(conn, self.schema)
-                except BaseException:
-                    await pool.close()
-                    raise
-                self._pool = pool
-        return self._pool
-
-    async def _configure(self, conn: Conn) -> None:
-        if self.schema is not None:
-            await conn.execute(
-                sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-
-    async def _run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
-        pool = await self._ready()
-        async with pool.connection() as conn:
-            try:
-                return await work(conn)
-            except psycopg.OperationalError:
-                if not conn.broken:
-                    raise
-        await pool.check()  # drop the other dead connections too
-        async with pool.connection() as conn:
-            return await work(conn)
-
-    async def _exec(self, query: str, params: Sequence[Any] = ()) -> int:
-        async def work(conn: Conn) -> int:
-            cur = await conn.execute(query.encode(), params)
-            return cur.rowcount
-        return await self._run(work)
-
-    async def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        async def work(conn: Conn) -> list[tuple[Any, ...]]:
-            cur = await conn.execute(query.encode(), params)
-            return await cur.fetchall()
-        return await self._run(work)
+        await self.db.ready()
 
     async def close(self) -> None:
-        self._closed = True
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        await self.db.close()
 
     # --- delivery queue -------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from watchkeeper.github.fake.state import Actor, Issue, World
 
 ROUTES: list[Route] = []
 MAX_BODY = 65536
+MAX_TITLE = 256
 STATE_REASONS = {"completed", "not_planned", "duplicate", "reopened"}
 _COLOR = re.compile(r"[0-9A-Fa-f]{6}")
 
@@ -27,6 +28,9 @@ def _check_text(req: Req) -> Resp | None:
     title = req.json_field("title")
     if title is not None and (not isinstance(title, str) or not title.strip()):
         return invalid("Issue", "title", "missing_field")
+    if isinstance(title, str) and len(title) > MAX_TITLE:
+        return invalid("Issue", "title", "custom",
+                       f"title is too long (maximum is {MAX_TITLE} characters)")
     return None
 
 

@@ -85,6 +85,7 @@ class FakeTransport(httpx.AsyncBaseTransport):
         self._rate: dict[int, int] = {}
         self.requests: list[RecordedRequest] = []
         self.tokens_issued = 0
+        self.issued_tokens: list[str] = []  # every token handed out, for leak checks
         self.latency = 0.0  # seconds added to every call
 
     @property
@@ -235,6 +236,7 @@ class FakeTransport(httpx.AsyncBaseTransport):
         expires = datetime.now(UTC).replace(microsecond=0) + self._token_lifetime
         self._tokens[token] = (installation_id, expires)
         self.tokens_issued += 1
+        self.issued_tokens.append(token)
         return Resp(201, {"token": token, "expires_at": shapes.ts(expires),
                           "permissions": shapes.app(self.world)["permissions"],
                           "repository_selection": "all"})
