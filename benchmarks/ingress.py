@@ -269,6 +269,7 @@ def main() -> int:
     db = tmp / "bench.db"
     env = {**os.environ, "APP_ID": "1", "PRIVATE_KEY": pem, "WEBHOOK_SECRET": secret,
            "APP_SLUG": "watchkeeper-bench",  # own-event check without asking GitHub
+           "RECONCILE_INTERVAL": "0",  # the reconcile pass asks GitHub; nothing answers here
            "GITHUB_API_URL": "http://127.0.0.1:9", "DATABASE_URL": f"sqlite:///{db}",
            "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
     me = [sys.executable, str(Path(__file__).resolve())]

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchmarks.storm_common import FakeServer, ServeProcess, free_port, make_fake, serve_env
+from benchmarks.storm_common import sign as sign_with
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support import (
@@ -261,3 +263,54 @@ def test_broken_payloads_are_processed_or_dead_lettered_never_retried(tmp_path: 
         assert state is not None and state.state == "dead" and state.attempts == 1
         assert state.last_error == ("PermanentError: malformed workflow_run payload: "
                                     "'id' is missing or not an integer")
+
+
+# --- a real server ---------------------------------------------------------------------
+
+
+async def test_a_real_server_survives_and_keeps_serving(tmp_path: Path) -> None:
+    port = free_port()
+    fake = make_fake(port, [REPO])
+    secret = "real-server-secret"
+    env = serve_env(fake, database_url=f"sqlite:///{tmp_path / 'wk.db'}", secret=secret)
+    with FakeServer(fake, port):
+        server = ServeProcess(env, free_port(), tmp_path / "serve.log")
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                async def hook(body: Any, **headers: str) -> int:
+                    return (await client.post(WEBHOOK, content=body, headers=headers)).status_code
+
+                deep = b"[" * 100_000 + b"]" * 100_000
+                statuses = [
+                    await hook(deep, **{"X-GitHub-Event": "push", "X-GitHub-Delivery": "deep",
+                                        "X-Hub-Signature-256": sign_with(secret, deep)}),
+                    await hook(b"x" * (26 * 1024 * 1024), **{"X-Hub-Signature-256": "sha256=0"}),
+                    await hook(b"{}", **{"X-Hub-Signature-256": "sha1=" + "0" * 40}),
+                    await hook(b"{}", **{"X-Hub-Signature-256": "sha256=" + "0" * 64,
+                                         "X-Large": "v" * 60_000}),
+                ]
+                assert statuses[:3] == [400, 413, 401] and 400 <= statuses[3] < 500
+                for raw in (b"POST /api/github/webhooks HTTP/1.1\r\nHost: x\r\n"
+                            b"Content-Length: abc\r\n\r\n",
+                            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,
+                            b"GARBAGE\r\n\r\n"):
+                    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                    writer.write(raw)
+                    await writer.drain()
+                    answer = await asyncio.wait_for(reader.read(100), 10)
+                    writer.close()
+                    assert answer == b"" or answer.startswith(b"HTTP/1.1 4")
+                assert (await client.get("/healthz")).status_code == 200
+                body = json.dumps(failing_secret_scan()).encode()
+                assert await hook(body, **{"X-GitHub-Event": "workflow_run",
+                                           "X-GitHub-Delivery": "after-all",
+                                           "X-Hub-Signature-256": sign_with(secret, body),
+                                           "Content-Type": "application/json"}) == 202
+            await server.wait_idle(timeout=30)
+        finally:
+            await server.stop()
+    # A clean stop (uvicorn re-raises the SIGTERM it handled), with no crash on the way.
+    assert server.proc is not None and server.proc.returncode in (0, -15)
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
+    assert len(fake.issues(REPO)) == 1

@@ -383,3 +383,26 @@ async def test_extra_routes_are_served(store: SqliteStore, clock: FrozenClock) -
                                  base_url="http://wk.test") as c:
         assert (await c.get("/metrics")).text == "wk_up 1\n"
         assert (await c.get(URL)).status_code == 405  # the webhook only takes POST
+
+
+async def test_a_sender_that_disconnects_mid_body_stores_nothing(
+    app: Starlette, store: SqliteStore
+) -> None:
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": b'{"zen":', "more_body": True},
+                {"type": "http.disconnect"}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    h = headers(b'{"zen": "x"}')
+    scope = {"type": "http", "method": "POST", "path": URL, "raw_path": URL.encode(),
+             "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+             "server": ("wk.test", 80), "client": ("127.0.0.1", 5000),
+             "headers": [(k.lower().encode(), v.encode()) for k, v in h.items()]}
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert (await store.queue_stats(T0))["pending"] == 0

@@ -28,13 +28,17 @@ from watchkeeper.evidence.alert_text import ALERT_SOURCES, alert_change_text, al
 from watchkeeper.notify.plan import notifications_for
 from watchkeeper.record import SEVERITIES, Evidence, Incident, Occurrences, Severity, TimelineEntry
 from watchkeeper.render.comments import occurrence_comment, recovery_comment
-from watchkeeper.render.issue import render_body, render_sections, render_title
+from watchkeeper.render.issue import SECTION_ORDER, render_body, render_sections, render_title
 from watchkeeper.render.markers import incident_marker
 from watchkeeper.render.times import duration
 from watchkeeper.runbook.model import Config, Match
 from watchkeeper.signals.model import Signal
 
 ACTOR = "watchkeeper"
+# Repeats within this long of the issue's last refresh by a repeat update the record only;
+# one later update shows them all (GitHub: fewer writes; people: one edit, not twenty).
+COALESCE_WINDOW = timedelta(seconds=30)
+OCCURRENCE_SECTIONS = ("summary", "evidence", "timeline", "meta")
 RECORDING_LAG = timedelta(minutes=1)  # a longer lag gets its own "recorded" timeline entry
 IDENTIFIER_FACTS = ("run_id", "run_attempt", "alert_number", "ghsa_id", "cve_id", "rule_id")
 
@@ -183,14 +187,36 @@ def _occurrence(inp: _Input) -> Decision:
                           url=signal.url, key=signal.event_key)
     updated = _with_signal_evidence(
         incident.replace(occurrences=occ, timeline=(*incident.timeline, entry)), signal)
-    actions: list[Action] = [update_sections(updated, config, now, "summary", "evidence",
-                                             "timeline", "meta")]
+    stale = _merged(updated.stale_sections, OCCURRENCE_SECTIONS)
+    last = updated.sections_refreshed_at or updated.recorded_at
+    if not comment_due and now - last < COALESCE_WINDOW:
+        # A burst of repeats: the issue catches up once the window has passed.
+        return Decision(updated.replace(stale_sections=stale), ())
+    updated = updated.replace(stale_sections=(), sections_refreshed_at=now)
+    actions: list[Action] = [update_sections(updated, config, now, *stale)]
     if comment_due:
         actions.append(Comment(updated.id, updated.tracker_repo,
                                occurrence_comment(updated, signal,
                                                   window_minutes=config.occurrence_comment_minutes),
                                key=f"occurrence:{signal.event_key}"))
     return Decision(updated, tuple(actions))
+
+
+def refresh_stale(incident: Incident, config: Config, now: datetime) -> Decision:
+    """Bring the sections coalesced repeats left behind up to date: one body update for
+    the whole burst, once `COALESCE_WINDOW` has passed since the last one."""
+    last = incident.sections_refreshed_at or incident.recorded_at
+    if not incident.stale_sections or now - last < COALESCE_WINDOW:
+        return Decision(incident, ())
+    updated = incident.replace(stale_sections=(), sections_refreshed_at=now)
+    return Decision(updated, (update_sections(updated, config, now,
+                                              *_merged((), incident.stale_sections)),))
+
+
+def _merged(current: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    """Section names, each once, in the issue's order."""
+    wanted = set(current) | set(more)
+    return tuple(name for name in SECTION_ORDER if name in wanted)
 
 
 def _recovery(inp: _Input) -> Decision:

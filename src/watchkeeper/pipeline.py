@@ -14,11 +14,13 @@ keeps it exactly-once in effect under retries and crashes:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import json
 import logging
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +71,9 @@ class Pipeline:
     handlers: dict[str, list[EventHandler]] = field(default_factory=dict)
     # The gateway, for features whose decisions need facts from GitHub first.
     gateway: Gateway | None = None
+    # Per-repository locks (see `_serially`); entries vanish once no delivery holds them.
+    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary, repr=False)
 
     def on(self, event: str, handler: EventHandler) -> None:
         """Register a feature's handler for an event (after the security signal router)."""
@@ -87,6 +92,24 @@ class Pipeline:
             raise PermanentError(f"stored body is not JSON: {exc}") from exc
         if not isinstance(payload, dict) or is_own_event(payload, await self._own_slug()):
             return
+        async with self._serially(_repository_key(payload)):
+            await self._process(delivery, payload)
+
+    @contextlib.asynccontextmanager
+    async def _serially(self, key: str | None) -> AsyncIterator[None]:
+        """Deliveries about one repository, one at a time in this process: they mostly touch
+        the same incident, and in parallel all but one would lose the optimistic save and wait
+        out a retry. Other repositories go on in parallel; replicas still rely on the store."""
+        if key is None:
+            yield
+            return
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            yield
+
+    async def _process(self, delivery: Delivery, payload: dict[str, Any]) -> None:
         # The store counts claims: 1 means no earlier attempt can have left anything behind.
         first_attempt = delivery.attempts <= 1
         try:
@@ -207,3 +230,10 @@ class Pipeline:
                 await self.store.release_lease(name, holder)
             except Exception:  # it expires by itself
                 log.warning("could not release the lease %s", name, exc_info=True)
+
+
+def _repository_key(payload: dict[str, Any]) -> str | None:
+    """The repository a payload is about (lower-cased "owner/name"), if it names one."""
+    repository = payload.get("repository")
+    name = repository.get("full_name") if isinstance(repository, dict) else None
+    return name.lower() if isinstance(name, str) and name else None

@@ -136,6 +136,10 @@ class Incident:
     closure: Closure = field(default_factory=Closure)
     # The deployment freeze (check runs blocking merges) this incident holds.
     freeze: FreezeState = field(default_factory=FreezeState)
+    # Repeats coalesced: issue sections behind the record, refreshed together later
+    # (incident.refresh_stale), and when the body last got such a refresh.
+    stale_sections: tuple[str, ...] = ()
+    sections_refreshed_at: datetime | None = None
     version: int = 0  # optimistic concurrency in the store
 
     def milestone(self, name: str) -> datetime | None:

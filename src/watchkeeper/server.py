@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -64,7 +64,11 @@ def build_app(
     ingress = Ingress(store, settings.webhook_secrets, clock, on_stored=worker.notify)
 
     async def webhook(request: Request) -> Response:
-        result = await ingress.handle(request.headers, request.stream())
+        try:
+            result = await ingress.handle(request.headers, request.stream())
+        except ClientDisconnect:  # the sender gave up mid-body: nothing stored, no one to answer
+            log.info("webhook sender disconnected before the body was complete")
+            return PlainTextResponse("incomplete body", status_code=400)
         if result.status == 202 and on_accepted is not None and result.event:
             on_accepted(result.event)
         return PlainTextResponse(result.message, status_code=result.status)

@@ -35,7 +35,7 @@ META_SCHEMA = 1
 # Record fields left out of the hidden metadata: rendered in full elsewhere, or
 # meaningful only to one store.
 _META_SKIP = ("timeline", "evidence", "version", "config_problems", "sla_clock",
-              "closure", "freeze")
+              "closure", "freeze", "stale_sections", "sections_refreshed_at")
 
 
 def render_title(incident: Incident) -> str:

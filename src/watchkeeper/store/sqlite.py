@@ -32,6 +32,7 @@ from watchkeeper.store.sqlite_schema import migrate
 T = TypeVar("T")
 _DAY = 86400.0
 _EVENT_KEEP_DAYS = 30.0
+_CACHED_RECORDS = 2048
 
 
 def _ts(when: datetime) -> float:
@@ -67,6 +68,7 @@ class SqliteStore:
             else DirectRunner(self._conn)
         )
         self._closed = False
+        self._cache: dict[tuple[str, int], Incident] = {}  # used on the store's thread only
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._runner.call(fn, *args)
@@ -303,8 +305,20 @@ class SqliteStore:
         return found[0] if found else None
 
     def _incidents(self, where: str, params: tuple[Any, ...]) -> list[Incident]:
-        rows = self._conn.execute(f"SELECT doc FROM incidents {where}", params).fetchall()
-        return [incident_from_json(doc) for (doc,) in rows]
+        rows = self._conn.execute(f"SELECT id, version, doc FROM incidents {where}",
+                                  params).fetchall()
+        return [self._decoded(incident_id, version, doc) for incident_id, version, doc in rows]
+
+    def _decoded(self, incident_id: str, version: int, doc: str) -> Incident:
+        """Records are immutable per (id, version): decoding a busy incident's growing
+        document once instead of on every delivery that looks at open incidents."""
+        key = (incident_id, version)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = incident_from_json(doc)
+            if len(self._cache) > _CACHED_RECORDS:
+                del self._cache[next(iter(self._cache))]
+        return found
 
     async def close(self) -> None:
         if self._closed:
