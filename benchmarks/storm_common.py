@@ -260,7 +260,8 @@ def storm_plan(*, deliveries: int = 5000, repos: int = 50, runs_per_repo: int = 
             failing.append(Post(f"{prefix}-run-{r}-{k}", "workflow_run", body))
             runs[repo].add(run_id)
     replays = [Post(f"{prefix}-replay-{i}", p.event, p.body)
-               for i, p in enumerate(rng.sample(failing, int(deliveries * replay_share)))]
+               for i, p in enumerate(rng.sample(
+                   failing, min(len(failing), int(deliveries * replay_share))))]
     unique = failing + replays
     noise_count = deliveries - len(unique) - int(deliveries * duplicate_share)
     for n in range(max(0, noise_count)):

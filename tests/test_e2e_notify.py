@@ -168,3 +168,29 @@ async def test_a_failing_target_is_retried_then_given_up_without_touching_the_in
                "attempt(s): answered HTTP 503" in ours
         assert HOOK_SECRET not in ours and "/pager" not in ours and "127.0.0.1" not in ours
         assert (await h.runtime.store.incident_for_issue(REPO, 1)) == record
+
+
+async def test_severity_changes_and_status_updates_reach_the_team_chat(tmp_path: Path) -> None:
+    async with receiver() as recv, harness(
+            tmp_path, fake=fake_with_config("[security-slack]"), env=settings_for(recv)) as h:
+        h.fake.set_permission(REPO, "alice", "write")
+        events = h.capture()
+        await h.deliver("workflow_run", failing_secret_scan(), delivery_id="d-1")
+        await h.drain()
+        events.clear()  # the app's own echoes
+        h.fake.person_comment(REPO, 1, '/severity high\n/status impact="none seen" '
+                              'mitigation="revoking" next="10:00 UTC"', login="alice")
+        comment_events = list(events)
+        await h.deliver_all(events)
+        await h.drain()
+        texts = [body["text"] for body in recv.bodies("/slack")]
+        assert len(texts) == 3
+        assert "incident opened" in texts[0]
+        assert any("Severity changed from critical to high by alice" in t for t in texts)
+        assert any("Incident INC-2026-0001 | Severity: high | Impact: none seen | "
+                   "Mitigation: revoking | Next update: 10:00 UTC" in t for t in texts)
+        # Replaying the comment's body under new delivery IDs sends nothing again.
+        assert comment_events and comment_events[0][0] == "issue_comment"
+        await h.deliver_all(comment_events)
+        await h.drain()
+        assert len(recv.bodies("/slack")) == 3

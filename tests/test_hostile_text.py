@@ -340,7 +340,10 @@ async def test_secrets_and_tokens_never_reach_logs_requests_or_records(
         await h.drain()
         await reconcile(h.runtime, "p1", pause=0)
         fake.remove_installation(INSTALLATION)
-        await h.deliver("workflow_run", failing_secret_scan(run_id=78))
+        codeql = failing_secret_scan(run_id=78)  # a new failure: it needs GitHub at once
+        codeql["workflow_run"].update(name="CodeQL", path=".github/workflows/codeql.yml")
+        codeql["workflow"].update(name="CodeQL", path=".github/workflows/codeql.yml")
+        await h.deliver("workflow_run", codeql)
         await h.drain()
 
         store = h.runtime.store

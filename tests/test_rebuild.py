@@ -35,7 +35,7 @@ def in_repo(payload: dict[str, Any], repo: str) -> dict[str, Any]:
 def same_record(original: Incident, rebuilt: Incident) -> None:
     """Everything the metadata carries is equal; timeline and evidence as rendered."""
     skip = {"timeline", "evidence", "version", "sla_clock", "closure", "freeze",
-            "config_problems", "done_keys"}
+            "config_problems", "done_keys", "stale_sections", "sections_refreshed_at"}
     for name in Incident.__dataclass_fields__:
         if name not in skip:
             assert getattr(rebuilt, name) == getattr(original, name), name

@@ -171,7 +171,8 @@ async def test_leased_jobs_run_one_at_a_time(tmp_path: Path) -> None:
         assert await h.runtime.store.try_lease("u", "d", h.clock.now(), 5)  # released
         # `serve` runs the sweep as such a job (beside the reconcile pass).
         assert [j.__self__.name for j in h.runtime.jobs  # type: ignore[attr-defined]
-                if "LeasedJob" in j.__qualname__] == ["sla-sweep", "reconcile"]
+                if "LeasedJob" in j.__qualname__] == ["sla-sweep", "reconcile",
+                                                      "refresh-stale"]
 
 
 async def test_severity_change_reschedules_and_a_milestone_cancels(tmp_path: Path) -> None:

@@ -187,11 +187,10 @@ def _occurrence(inp: _Input) -> Decision:
                           url=signal.url, key=signal.event_key)
     updated = _with_signal_evidence(
         incident.replace(occurrences=occ, timeline=(*incident.timeline, entry)), signal)
+    deferred = None if comment_due else coalesced(updated, now, *OCCURRENCE_SECTIONS)
+    if deferred is not None:  # a burst of repeats: the issue catches up after the window
+        return Decision(deferred, ())
     stale = _merged(updated.stale_sections, OCCURRENCE_SECTIONS)
-    last = updated.sections_refreshed_at or updated.recorded_at
-    if not comment_due and now - last < COALESCE_WINDOW:
-        # A burst of repeats: the issue catches up once the window has passed.
-        return Decision(updated.replace(stale_sections=stale), ())
     updated = updated.replace(stale_sections=(), sections_refreshed_at=now)
     actions: list[Action] = [update_sections(updated, config, now, *stale)]
     if comment_due:
@@ -200,6 +199,15 @@ def _occurrence(inp: _Input) -> Decision:
                                                   window_minutes=config.occurrence_comment_minutes),
                                key=f"occurrence:{signal.event_key}"))
     return Decision(updated, tuple(actions))
+
+
+def coalesced(incident: Incident, now: datetime, *names: str) -> Incident | None:
+    """The incident with `names` marked stale, when its issue was refreshed less than
+    `COALESCE_WINDOW` ago (`refresh_stale` shows them later); None when an update is due."""
+    last = incident.sections_refreshed_at or incident.recorded_at
+    if now - last >= COALESCE_WINDOW:
+        return None
+    return incident.replace(stale_sections=_merged(incident.stale_sections, names))
 
 
 def refresh_stale(incident: Incident, config: Config, now: datetime) -> Decision:

@@ -79,20 +79,26 @@ class Worker:
 
     async def run(self) -> None:
         """Process deliveries until ``stop`` (which may come first); the context factory wraps
-        the whole loop."""
+        each slot's loop."""
+        self.running = True
+        log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for slot in range(self.concurrency):
+                    group.create_task(self._slot(), name=f"worker-slot-{slot}")
+                if self.prune_every:
+                    group.create_task(self._prune_loop(self.prune_every), name="worker-prune")
+        finally:
+            self.running = False
+            log.info("worker %s stopped", self.name)
+
+    async def _slot(self) -> None:
+        """Each slot enters the context itself: the GitHub session binds its HTTP clients to
+        the task that entered it, and a slot is a task of its own (entered once around all
+        slots, every call would build a new client, TLS setup and all)."""
         context = self._context_factory() if self._context_factory else contextlib.nullcontext()
         async with context:
-            self.running = True
-            log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for slot in range(self.concurrency):
-                        group.create_task(self._loop(), name=f"worker-slot-{slot}")
-                    if self.prune_every:
-                        group.create_task(self._prune_loop(self.prune_every), name="worker-prune")
-            finally:
-                self.running = False
-                log.info("worker %s stopped", self.name)
+            await self._loop()
 
     async def run_once(self) -> int:
         """Process every delivery due now, one at a time; returns how many were handled."""

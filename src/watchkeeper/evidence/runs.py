@@ -24,7 +24,7 @@ from watchkeeper.evidence.records import (
     with_entry,
     with_evidence,
 )
-from watchkeeper.incident import Decision, update_sections
+from watchkeeper.incident import Decision, coalesced, update_sections
 from watchkeeper.record import Evidence, Incident, TimelineEntry
 from watchkeeper.runbook.model import Config
 
@@ -74,9 +74,19 @@ def jobs_key(run: RunFacts) -> str:
 
 
 def needs_jobs(incident: Incident, run: RunFacts) -> bool:
-    """A failed run that matters to the incident and whose jobs are not listed yet."""
-    return run.failed and run_role(incident, run) is not None and not incident.done(
-        jobs_key(run))
+    """A failed run that matters to the incident and whose jobs are not listed yet, nor
+    those of another failed run of the same commit (it fails the same way: a burst of
+    re-runs or scheduled scans of one commit costs one look-up)."""
+    if not run.failed or run_role(incident, run) is None or incident.done(jobs_key(run)):
+        return False
+    return not (run.head_sha and run.head_sha in _commits_looked_up(incident))
+
+
+def _commits_looked_up(incident: Incident) -> set[str]:
+    runs = {key.split(":")[1] for key in incident.done_keys if key.startswith("jobs:")}
+    return {sha for item in incident.evidence
+            if item.kind == "workflow_run" and identifier(item, "run_id") in runs
+            and (sha := identifier(item, "sha"))}
 
 
 def run_evidence(run: RunFacts, key: str, pr: str | None = None) -> Evidence:
@@ -138,5 +148,9 @@ def decide_run(incident: Incident, run: RunFacts, config: Config, now: datetime,
         updated = updated.with_done(jobs_key(run))
     if updated == incident:
         return Decision(incident, ())
+    if (updated.evidence, updated.timeline) == (incident.evidence, incident.timeline):
+        return Decision(updated, ())  # only bookkeeping (jobs looked up): nothing to show
     sections = ("evidence",) if role == "own" else ("evidence", "timeline")
+    if role == "own" and (deferred := coalesced(updated, now, *sections)) is not None:
+        return Decision(deferred, ())  # the failing run's own steps: shown with its burst
     return Decision(updated, (update_sections(updated, config, now, *sections),))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 # Installed in this order. A feature's handlers run in registration order.
 FEATURES: tuple[str, ...] = ("responders", "declare", "alarms", "notify", "slaclock",
-                            "evidence", "closure", "freeze", "reconcile")
+                            "evidence", "closure", "freeze", "reconcile", "refresh")
 
 
 def install_all(runtime: Runtime) -> None:

@@ -112,12 +112,13 @@ def _status(ctx: Ctx) -> str:
     impact, mitigation, nxt = (ctx.command.param(k) or "" for k in ("impact", "mitigation",
                                                                      "next"))
     inc = ctx.draft.incident
+    line = internal_update_line(inc.id, inc.severity, impact, mitigation, nxt)
+    ctx.draft.notify("status_update", line, key=f"status_update:{ctx.key}")
     ctx.draft.log(ctx.at, ctx.event.actor, "status_update",
                   f"Status update: impact: {impact}; mitigation: {mitigation}; "
                   f"next update: {nxt}", key=ctx.key, url=ctx.event.url,
                   data=(("impact", impact), ("mitigation", mitigation), ("next", nxt)))
-    return "**Internal update**\n\n" + internal_update_line(inc.id, inc.severity, impact,
-                                                             mitigation, nxt)
+    return "**Internal update**\n\n" + line
 
 
 def _customer_update(ctx: Ctx) -> str:

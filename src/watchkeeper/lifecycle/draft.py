@@ -22,6 +22,7 @@ from watchkeeper.actions import (
     UpdateIssueSections,
 )
 from watchkeeper.incident import Decision, status_label, update_sections
+from watchkeeper.notify.plan import notifications_for
 from watchkeeper.record import Incident, TimelineEntry
 from watchkeeper.render.issue import SECTION_ORDER, render_title
 from watchkeeper.runbook.model import Config
@@ -43,6 +44,7 @@ class Draft:
     sections: set[str] = field(default_factory=set)
     retitle: bool = False
     replies: list[Comment] = field(default_factory=list)
+    notices: list[Action] = field(default_factory=list)  # outgoing notifications, sent last
 
     @classmethod
     def start(cls, incident: Incident, config: Config, now: datetime) -> Draft:
@@ -64,6 +66,11 @@ class Draft:
     def reply(self, body: str, key: str) -> None:
         inc = self.incident
         self.replies.append(Comment(inc.id, inc.tracker_repo, body, key=key))
+
+    def notify(self, event: str, summary: str, key: str) -> None:
+        """Tell the team's chat (the targets the repository's config names), once per key."""
+        self.notices += notifications_for(self.incident, event, self.config, summary,
+                                          now=self.now, key=key)
 
     def relabel(self, remove: tuple[str, ...] = (), add: tuple[str, ...] = (),
                 specs: tuple[LabelSpec, ...] = ()) -> None:
@@ -92,6 +99,7 @@ class Draft:
                                              title=render_title(inc))
             actions.append(update)
         actions += self.replies
+        actions += self.notices
         return Decision(inc, tuple(actions))
 
     def _follow_status(self) -> None:

@@ -52,6 +52,9 @@ def change(draft: Draft, level: str, actor: str, at: datetime, via: str,
               f"({via})", key=key, url=url, data=(("from", before.severity), ("to", level)))
     draft.show("summary", "sla")
     draft.retitle = True
+    draft.notify("severity_changed",
+                 f"Severity changed from {before.severity} to {level} by {actor} ({via})",
+                 key=f"severity_changed:{key or at.isoformat()}:{level}")
     return _comment(draft, before.severity, actor, via)
 
 
