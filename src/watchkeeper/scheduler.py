@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from watchkeeper.clock import Clock
+from watchkeeper.errors import RetryableError
 from watchkeeper.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class LeasedJob:
                     await self.tick()
                 except asyncio.CancelledError:
                     raise
+                except RetryableError as exc:  # GitHub busy or unreachable: expected, brief
+                    log.warning("%s: %s; trying again in %gs", self.name, exc, self.interval)
                 except Exception:
                     log.exception("%s failed; trying again in %gs", self.name, self.interval)
                 await self._sleep(self.interval)
