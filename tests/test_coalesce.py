@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from tests.support import REPO, failing_secret_scan, harness
+from tests.support import INSTALLATION, REPO, failing_secret_scan, harness
 
 from watchkeeper.features.refresh import refresh_pass
 from watchkeeper.incident import COALESCE_WINDOW, refresh_stale
@@ -91,3 +91,34 @@ def test_refresh_stale_waits_for_the_window() -> None:
     assert [name for name, _ in action.sections] == ["summary", "timeline"]  # issue order
     assert decision.incident is not None and decision.incident.stale_sections == ()
     assert refresh_stale(opened(), config, start + timedelta(hours=1)).actions == ()
+
+
+async def test_an_uninstalled_app_does_not_retry_the_refresh_forever(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        await h.deliver("workflow_run", failing_secret_scan())
+        await h.drain()
+        await h.deliver("workflow_run", repeat(1))
+        await h.drain()
+        h.fake.remove_installation(INSTALLATION)
+        h.clock.advance(COALESCE_WINDOW)
+        assert await refresh_pass(h.runtime) == []
+        [incident] = await h.runtime.store.list_incidents()
+        assert incident.stale_sections == ()  # given up, said so in the log
+        mark = len(h.fake.requests)
+        h.clock.advance(COALESCE_WINDOW)
+        assert await refresh_pass(h.runtime) == [] and h.fake.requests[mark:] == []
+
+
+async def test_while_deliveries_wait_the_refresh_waits_too(tmp_path: Path) -> None:
+    from watchkeeper.features.refresh import MAX_STALE
+
+    async with harness(tmp_path) as h:
+        await h.deliver("workflow_run", failing_secret_scan())
+        await h.drain()
+        await h.deliver("workflow_run", repeat(1))
+        await h.drain()
+        await h.deliver("workflow_run", repeat(2))  # the burst goes on: one is waiting
+        h.clock.advance(COALESCE_WINDOW)
+        assert await refresh_pass(h.runtime) == []
+        h.clock.advance(MAX_STALE)
+        assert await refresh_pass(h.runtime) == ["INC-2026-0001"]  # waited long enough

@@ -1,14 +1,17 @@
 """Deferred issue refreshes: repeats coalesced by `incident.decide` (a burst of the same
 failure updates the record only) are shown in one body update per incident once the window
-has passed. ``serve`` runs the pass every few seconds under a store lease (one replica at a
-time); a pass with nothing stale costs one store read and no GitHub call.
+has passed and the burst is over (no delivery waiting), or after `MAX_STALE` at the latest.
+``serve`` runs the pass every few seconds under a store lease (one replica at a time); a pass
+with nothing stale costs one store read and no GitHub call.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from watchkeeper.errors import PermanentError
 from watchkeeper.incident import refresh_stale
 from watchkeeper.logs import bind
 from watchkeeper.scheduler import LeasedJob
@@ -20,6 +23,7 @@ log = logging.getLogger("watchkeeper.refresh")
 
 LEASE = "refresh-stale"
 TICK_SECONDS = 5.0
+MAX_STALE = timedelta(minutes=5)  # an issue lags its record at most this long in a storm
 
 
 async def refresh_pass(runtime: Runtime) -> list[str]:
@@ -30,8 +34,15 @@ async def refresh_pass(runtime: Runtime) -> list[str]:
              and i.installation_id is not None]
     if not stale:
         return refreshed
+    now = runtime.clock.now()
+    # While deliveries are waiting the burst is still coming in: showing it now would only
+    # spend writes (paced per installation) the openings need. Unless it has waited long.
+    busy = (await runtime.store.queue_stats(now)).get("due", 0) > 0
     async with runtime.gateway.session():
         for incident in stale:
+            if busy and now - (incident.sections_refreshed_at or incident.recorded_at) < \
+                    MAX_STALE:
+                continue
             with bind(incident_id=incident.id):
                 try:
                     config = await pipeline.config_for(incident.installation_id, incident.repo)
@@ -40,6 +51,10 @@ async def refresh_pass(runtime: Runtime) -> list[str]:
                         # As a retry: the section update reads the body before it writes.
                         await pipeline.apply(incident, decision, first_attempt=False)
                         refreshed.append(incident.id)
+                except PermanentError as exc:  # uninstalled, issue gone: asking again won't help
+                    log.warning("giving up refreshing the issue of %s: %s", incident.id, exc)
+                    await runtime.store.save_incident(incident.replace(
+                        stale_sections=(), version=incident.version + 1))
                 except Exception as exc:  # conflict, GitHub down: the next pass retries
                     log.info("refreshing %s deferred: %s", incident.id, exc)
     return refreshed
