@@ -122,3 +122,22 @@ async def test_while_deliveries_wait_the_refresh_waits_too(tmp_path: Path) -> No
         assert await refresh_pass(h.runtime) == []
         h.clock.advance(MAX_STALE)
         assert await refresh_pass(h.runtime) == ["INC-2026-0001"]  # waited long enough
+
+
+async def test_a_repeat_waits_while_the_installations_writes_queue_up(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        await h.deliver("workflow_run", failing_secret_scan())
+        await h.drain()
+        h.clock.advance(COALESCE_WINDOW)
+        queued = {"writes": 3}
+        h.runtime.gateway.write_backlog = lambda installation: queued["writes"]  # type: ignore[method-assign]
+        await h.deliver("workflow_run", repeat(1))
+        await h.drain()
+        assert h.fake.calls("PATCH", ISSUE) == []  # the openings and comments go first
+        [incident] = await h.runtime.store.list_incidents()
+        assert incident.occurrences.count == 2 and incident.stale_sections
+        queued["writes"] = 0
+        h.clock.advance(COALESCE_WINDOW)
+        assert await refresh_pass(h.runtime) == ["INC-2026-0001"]
+        assert len(h.fake.calls("PATCH", ISSUE)) == 1
+        assert "Occurred again (occurrence 2)" in (h.fake.issue(REPO, 1).body or "")

@@ -218,6 +218,7 @@ async def test_writes_are_serial_per_installation_and_a_second_apart() -> None:
     fake.add_repo("acme/two", installation_id=2)
     t = _Clock()
     in_flight: dict[int | None, int] = {}
+    backlog: list[int] = []
     log: list[tuple[float, int | None, str]] = []
 
     class Watching(httpx.AsyncBaseTransport):
@@ -227,6 +228,7 @@ async def test_writes_are_serial_per_installation_and_a_second_apart() -> None:
                 in_flight[owner] = in_flight.get(owner, 0) + 1
                 assert in_flight[owner] == 1, "two writes at once for one installation"
                 log.append((t.now, owner, request.url.path))
+                backlog.append(requester.write_backlog(owner))
                 await asyncio.sleep(0)  # let any other task try to overlap
                 response = await fake.handle_async_request(request)
                 t.now += 0.05  # the call itself takes a little while
@@ -253,6 +255,9 @@ async def test_writes_are_serial_per_installation_and_a_second_apart() -> None:
         per_minute = max(sum(1 for x in times if start <= x < start + 60) for start in times)
         assert per_minute < 80  # GitHub's content-creation limit
         assert per_minute <= 60
+    # The two writers of installation 1 queue behind each other; that is what deferrable
+    # updates look at. Nothing is left waiting afterwards.
+    assert max(backlog) == 1 and requester.write_backlog(1) == 0
     # Installations do not wait for each other: both started at once.
     assert [owner for _, owner, _ in log[:2]] in ([1, 2], [2, 1])
 

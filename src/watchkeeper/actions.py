@@ -45,6 +45,9 @@ class UpdateIssueSections:
     repo: str
     sections: tuple[tuple[str, str], ...]  # (section name, rendered markdown)
     title: str | None = None
+    # May wait: while other writes queue for the installation, the executor marks the
+    # sections stale instead (the refresh pass shows them later).
+    deferrable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,12 @@ def _open(inp: _Input) -> Decision:
     if inp.incident is not None and _seen(inp.incident, signal.event_key):
         return _no_change(inp)  # the replayed event that opened the closed incident
     problems = config.problems
+    if not signal.repo.private and match.tracker_repo == signal.repo.full_name:
+        # Secret-scanning alerts are visible to admins only, but issues in a public repository
+        # are visible to anyone: say so, and how to keep incidents private.
+        problems += (f"{signal.repo.full_name} is public, so this incident issue is visible to "
+                     "anyone; set incidents.repository to a private repository to track "
+                     "incidents there",)
     severity: Severity
     if match.severity in SEVERITIES:
         severity = match.severity
@@ -192,7 +198,8 @@ def _occurrence(inp: _Input) -> Decision:
         return Decision(deferred, ())
     stale = _merged(updated.stale_sections, OCCURRENCE_SECTIONS)
     updated = updated.replace(stale_sections=(), sections_refreshed_at=now)
-    actions: list[Action] = [update_sections(updated, config, now, *stale)]
+    actions: list[Action] = [update_sections(updated, config, now, *stale,
+                                             deferrable=not comment_due)]
     if comment_due:
         actions.append(Comment(updated.id, updated.tracker_repo,
                                occurrence_comment(updated, signal,
@@ -301,9 +308,10 @@ def _evidence(signal: Signal) -> Evidence:
                     identifiers=tuple(ids), at=signal.occurred_at)
 
 
-def update_sections(incident: Incident, config: Config, now: datetime, *names: str
-                    ) -> UpdateIssueSections:
+def update_sections(incident: Incident, config: Config, now: datetime, *names: str,
+                    deferrable: bool = False) -> UpdateIssueSections:
     """Re-render the named app-owned sections of the incident issue from the record."""
     rendered = render_sections(incident, config, now)
     return UpdateIssueSections(incident.id, incident.tracker_repo,
-                               tuple((name, rendered[name]) for name in names))
+                               tuple((name, rendered[name]) for name in names),
+                               deferrable=deferrable)

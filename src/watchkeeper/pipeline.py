@@ -49,6 +49,9 @@ log = logging.getLogger("watchkeeper.pipeline")
 # Longer than opening an issue takes, shorter than a delivery's lease (300 s): an opener
 # that died lets a later attempt open the issue before other deliveries run out of tries.
 OPENING_LEASE_SECONDS = 120.0
+# A delivery that lost an optimistic save is decided again at once, this many times, before
+# the worker's backoff takes over.
+CONFLICT_RERUNS = 2
 _delivery: contextvars.ContextVar[str | None] = contextvars.ContextVar("delivery", default=None)
 
 # A feature's I/O shell for one webhook event: it parses the payload (purely), gathers
@@ -93,7 +96,16 @@ class Pipeline:
         if not isinstance(payload, dict) or is_own_event(payload, await self._own_slug()):
             return
         async with self._serially(_repository_key(payload)):
-            await self._process(delivery, payload)
+            for rerun in range(CONFLICT_RERUNS + 1):
+                try:
+                    await self._process(delivery, payload, rerun=rerun > 0)
+                    return
+                except RetryableError as exc:
+                    # retry_after=0: a record changed under us (another replica, a job).
+                    # Deciding again from the fresh record now beats the worker's backoff.
+                    if exc.retry_after != 0 or rerun == CONFLICT_RERUNS:
+                        raise
+                    log.debug("re-running delivery %s: %s", delivery.delivery_id, exc)
 
     @contextlib.asynccontextmanager
     async def _serially(self, key: str | None) -> AsyncIterator[None]:
@@ -109,9 +121,11 @@ class Pipeline:
         async with lock:
             yield
 
-    async def _process(self, delivery: Delivery, payload: dict[str, Any]) -> None:
-        # The store counts claims: 1 means no earlier attempt can have left anything behind.
-        first_attempt = delivery.attempts <= 1
+    async def _process(self, delivery: Delivery, payload: dict[str, Any], *,
+                       rerun: bool = False) -> None:
+        # The store counts claims: 1 means no earlier attempt can have left anything behind
+        # (a re-run may have: its first run got part of the way).
+        first_attempt = delivery.attempts <= 1 and not rerun
         try:
             signals = self.router.route(delivery.event, payload, received_at=delivery.received_at)
         except MalformedPayload as exc:

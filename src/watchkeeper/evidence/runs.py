@@ -153,4 +153,5 @@ def decide_run(incident: Incident, run: RunFacts, config: Config, now: datetime,
     sections = ("evidence",) if role == "own" else ("evidence", "timeline")
     if role == "own" and (deferred := coalesced(updated, now, *sections)) is not None:
         return Decision(deferred, ())  # the failing run's own steps: shown with its burst
-    return Decision(updated, (update_sections(updated, config, now, *sections),))
+    return Decision(updated, (update_sections(updated, config, now, *sections,
+                                              deferrable=role == "own"),))

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from watchkeeper.errors import PermanentError
+from watchkeeper.errors import PermanentError, RetryableError
 from watchkeeper.incident import refresh_stale
 from watchkeeper.logs import bind
 from watchkeeper.scheduler import LeasedJob
@@ -55,9 +55,22 @@ async def refresh_pass(runtime: Runtime) -> list[str]:
                     log.warning("giving up refreshing the issue of %s: %s", incident.id, exc)
                     await runtime.store.save_incident(incident.replace(
                         stale_sections=(), version=incident.version + 1))
-                except Exception as exc:  # conflict, GitHub down: the next pass retries
+                except RetryableError as exc:
+                    if exc.retry_after == 0:  # repeats came in meanwhile: shown next time
+                        await _refreshed_anyway(runtime, incident.id)
+                    log.info("refreshing %s deferred: %s", incident.id, exc)
+                except Exception as exc:  # GitHub down: the next pass retries
                     log.info("refreshing %s deferred: %s", incident.id, exc)
     return refreshed
+
+
+async def _refreshed_anyway(runtime: Runtime, incident_id: str) -> None:
+    """The issue was updated but the record moved on (a repeat arrived): note the update so
+    the window starts again; the sections stay marked for the newer repeats."""
+    fresh = await runtime.store.get_incident(incident_id)
+    if fresh is not None:
+        await runtime.store.save_incident(fresh.replace(
+            sections_refreshed_at=runtime.clock.now(), version=fresh.version + 1))
 
 
 def install(runtime: Runtime) -> None:

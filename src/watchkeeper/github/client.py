@@ -95,6 +95,11 @@ class GitHubGateway(ActivityCalls, GitCalls, SecurityCalls):
         """The last ``x-ratelimit-remaining`` GitHub reported for the installation."""
         return self._http.rate_limit_remaining.get(installation_id)
 
+    def write_backlog(self, installation_id: int) -> int:
+        """How many writes for the installation wait for their turn (pacing): work that can
+        wait (a coalesced refresh) yields to work that cannot when this is not 0."""
+        return self._http.write_backlog(installation_id)
+
     def rate_limits(self) -> dict[int, int]:
         """installation ID -> last seen ``x-ratelimit-remaining`` (for a metrics gauge)."""
         return dict(self._http.rate_limit_remaining)

@@ -141,6 +141,10 @@ class Executor:
     async def _update_sections(self, incident: Incident, action: UpdateIssueSections,
                                first_attempt: bool) -> Incident:
         installation, number = _installation(incident), _number(incident)
+        backlog = getattr(self.gateway, "write_backlog", None)
+        if action.deferrable and backlog is not None and backlog(installation) > 0:
+            names = {name for name, _ in action.sections} | set(incident.stale_sections)
+            return incident.replace(stale_sections=tuple(sorted(names)))
         current = await self.gateway.get_issue(installation, action.repo, number)
         body = splice(current.body, dict(action.sections))
         title = action.title if action.title is not None and action.title != current.title \

@@ -72,6 +72,7 @@ class Requester:
         self._clients: dict[int | None, GitHub[Any]] = {}
         self._locks: dict[int | None, asyncio.Lock] = {}
         self._last_mutation: dict[int | None, float] = {}
+        self._writers: dict[int | None, int] = {}  # writes waiting or in flight
         self._session: ContextVar[_Session | None] = ContextVar(
             f"watchkeeper_github_session_{id(self)}", default=None
         )
@@ -147,16 +148,29 @@ class Requester:
         lock = self._locks.get(installation_id)
         if lock is None:
             lock = self._locks[installation_id] = asyncio.Lock()
-        async with lock:
-            last = self._last_mutation.get(installation_id)
-            if last is not None and self._interval > 0:
-                wait = last + self._interval - self._monotonic()
-                if wait > 0:
-                    await self._sleep(wait)
-            try:
-                return await self._send(installation_id, method, url, params, json, tolerate)
-            finally:
-                self._last_mutation[installation_id] = self._monotonic()
+        self._writers[installation_id] = self._writers.get(installation_id, 0) + 1
+        try:
+            async with lock:
+                return await self._paced(installation_id, method, url, params, json, tolerate)
+        finally:
+            self._writers[installation_id] -= 1
+
+    def write_backlog(self, installation_id: int | None) -> int:
+        """Writes for the installation waiting for their turn (the one in flight excluded)."""
+        return max(0, self._writers.get(installation_id, 0) - 1)
+
+    async def _paced(self, installation_id: int | None, method: str, url: str,
+                     params: dict[str, Any] | None, json: Any, tolerate: tuple[int, ...]
+                     ) -> httpx.Response:
+        last = self._last_mutation.get(installation_id)
+        if last is not None and self._interval > 0:
+            wait = last + self._interval - self._monotonic()
+            if wait > 0:
+                await self._sleep(wait)
+        try:
+            return await self._send(installation_id, method, url, params, json, tolerate)
+        finally:
+            self._last_mutation[installation_id] = self._monotonic()
 
     async def _send(
         self,
