@@ -59,3 +59,10 @@ async def test_texts_are_cached_per_repository(fake: FakeGitHub, gateway: GitHub
     fake.requests.clear()
     await fetch_config_texts(other, INST, "acme/api", clock=lambda: clock["t"])
     assert len(fake.requests) == 3  # token + two files: caches are per gateway
+
+
+async def test_the_org_file_is_read_once_for_all_its_repositories(
+        fake: FakeGitHub, gateway: GitHubGateway) -> None:
+    for name in ("acme/api", "acme/bare", "acme/api"):
+        await fetch_config_texts(gateway, INST, name)
+    assert len(fake.calls("GET", r"/repos/acme/\.github/contents/.*")) == 1

@@ -238,3 +238,39 @@ def test_the_scheduled_pass_runs_under_a_lease_once_per_interval(tmp_path: Path)
     at = datetime(2026, 11, 27, 9, 59, tzinfo=UTC)
     assert pass_id_at(at, 3600) == pass_id_at(at.replace(minute=0), 3600)
     assert pass_id_at(at, 3600) != pass_id_at(at.replace(hour=10), 3600)
+
+
+def test_the_command_runs_one_pass_and_says_what_it_did(
+        tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    from benchmarks.storm_common import FakeServer, free_port, make_fake, serve_env
+
+    from watchkeeper.cli import main
+
+    port = free_port()
+    fake = make_fake(port, [REPO])
+    fake.add_alert(REPO, "secret-scanning", secret_alert())
+    with FakeServer(fake, port):
+        env = serve_env(fake, database_url=f"sqlite:///{tmp_path / 'wk.db'}", secret="s")
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert main(["reconcile"]) == 0
+        assert main(["reconcile"]) == 0  # a fresh pass: nothing new
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["1 installation(s), 1 repositories: 1 signal(s) handled",
+                   "  opened INC-2026-0001 (its webhook never came)",
+                   "1 installation(s), 1 repositories: 0 signal(s) handled"]
+    assert len(fake.issues(REPO)) == 1
+    assert SECRET_VALUE not in json.dumps([(r.path, r.query, r.json) for r in fake.requests])
+
+
+async def test_a_pass_held_elsewhere_does_nothing(tmp_path: Path) -> None:
+    import io
+
+    from watchkeeper.maintenance.reconcile import LEASE
+    from watchkeeper.subcommands.reconcile import reconcile_once
+
+    async with harness(tmp_path) as h:
+        assert await h.runtime.store.try_lease(LEASE, "a server", h.clock.now(), 600)
+        out = io.StringIO()
+        assert await reconcile_once(h.runtime, out) == 0
+        assert "holds the lease" in out.getvalue() and h.fake.requests == []
