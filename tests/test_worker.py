@@ -273,3 +273,43 @@ async def test_the_worker_prunes_finished_deliveries_now_and_then(
     await worker.stop()
     await asyncio.wait_for(task, 2)
     assert await store.delivery_state("d-1") is None
+
+
+
+async def _processed_within(script: Script, seconds: float) -> bool:
+    for _ in range(int(seconds / 0.01)):
+        if script.calls:
+            return True
+        await asyncio.sleep(0.01)
+    return bool(script.calls)
+
+
+async def test_the_worker_gives_way_while_webhooks_are_being_answered(
+    store: SqliteStore, clock: FrozenClock
+) -> None:
+    script = Script()
+    worker = Worker(store, script, clock, poll_interval=0.01)
+    busy = {"now": True}
+    worker.give_way_to(lambda: busy["now"], at_most=5.0)
+    await _enqueue(store)
+    task = asyncio.create_task(worker.run())
+    try:
+        assert not await _processed_within(script, 0.1)  # requests in flight: it waits
+        busy["now"] = False
+        assert await _processed_within(script, 2.0)
+    finally:
+        await worker.stop()
+        await asyncio.wait_for(task, 2)
+
+
+async def test_giving_way_is_bounded(store: SqliteStore, clock: FrozenClock) -> None:
+    script = Script()
+    worker = Worker(store, script, clock, poll_interval=0.01)
+    worker.give_way_to(lambda: True, at_most=0.02)  # a storm that never pauses
+    await _enqueue(store)
+    task = asyncio.create_task(worker.run())
+    try:
+        assert await _processed_within(script, 2.0)
+    finally:
+        await worker.stop()
+        await asyncio.wait_for(task, 2)

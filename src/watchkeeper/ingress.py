@@ -97,11 +97,23 @@ class Ingress:
         self._clock = clock
         self._on_stored = on_stored
         self._max_bytes = max_bytes
+        # Requests being answered now: the worker gives way while there are any, so that a
+        # backlog being processed never delays the 202 GitHub is waiting for.
+        self.in_flight = 0
 
     async def handle(
         self, headers: Mapping[str, str], body: AsyncIterable[bytes]
     ) -> IngressResult:
         """``headers`` must answer lowercase names (Starlette's Headers does, any case)."""
+        self.in_flight += 1
+        try:
+            return await self._handle(headers, body)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(
+        self, headers: Mapping[str, str], body: AsyncIterable[bytes]
+    ) -> IngressResult:
         length = headers.get("content-length")
         if length is not None and length.strip().isdigit() and int(length) > self._max_bytes:
             return IngressResult(413, "payload too large")

@@ -62,6 +62,7 @@ def build_app(
             on_dead_letter=on_dead_letter,
         )
     ingress = Ingress(store, settings.webhook_secrets, clock, on_stored=worker.notify)
+    worker.give_way_to(lambda: ingress.in_flight > 0)
 
     async def webhook(request: Request) -> Response:
         try:

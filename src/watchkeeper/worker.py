@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -49,6 +50,8 @@ class Worker:
         on_dead_letter: Callable[[Delivery, str], None] | None = None,
     ) -> None:
         self._store = store
+        self._busy: Callable[[], bool] | None = None  # see give_way_to
+        self._give_way_at_most = 0.05
         self._processor = processor
         self._clock = clock
         self.max_attempts = max_attempts
@@ -108,9 +111,24 @@ class Worker:
             handled += 1
         return handled
 
+    def give_way_to(self, busy: Callable[[], bool], *, at_most: float = 0.05) -> None:
+        """Before each claim, wait (up to `at_most` seconds) while `busy()` is true: the
+        webhook endpoint answering requests goes first; processing only lags a little."""
+        self._busy = busy
+        self._give_way_at_most = at_most
+
+    async def _give_way(self) -> None:
+        busy = self._busy
+        if busy is None:
+            return
+        deadline = time.monotonic() + self._give_way_at_most
+        while busy() and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+
     async def _loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            await self._give_way()
             try:
                 delivery = await self._claim()
             except Exception:
