@@ -13,17 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from watchkeeper.routing import Router
+from watchkeeper.signals.alert import alert_event
 from watchkeeper.signals.model import Signal, SignalKind
 from watchkeeper.signals.payload import (
     branch_from_ref,
     facts,
-    first_time,
     installation_id,
-    number,
     opt_section,
     opt_text,
-    repository,
-    section,
     sender_login,
 )
 
@@ -55,30 +52,26 @@ def _latest_instance(alert: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def parse(payload: Mapping[str, Any], *, received_at: datetime | None = None) -> Signal | None:
-    action = payload.get("action")
-    kind = KINDS.get(action) if isinstance(action, str) else None
-    if kind is None:
+    event = alert_event(payload, KINDS)
+    if event is None:
         return None
-    alert = section(payload, "alert")
-    alert_number = number(alert, "number")
+    alert, alert_number, repo, action = event.alert, event.number, event.repo, event.action
     rule = opt_section(alert, "rule")
     tool = opt_section(alert, "tool")
     instance = _latest_instance(alert)
     ref = opt_text(payload, "ref") or opt_text(instance, "ref")
     sha = opt_text(payload, "commit_oid") or opt_text(instance, "commit_sha")
-    repo = repository(payload)
     what = opt_text(rule, "description") or opt_text(rule, "name") or opt_text(rule, "id")
     marker = (opt_text(alert, "updated_at") or (f"{ref}@{sha}" if ref or sha else None)
               or opt_text(alert, "fixed_at") or opt_text(alert, "dismissed_at")
               or opt_text(alert, "created_at") or "")
     return Signal(
-        kind=kind,
+        kind=event.kind,
         source="code_scanning_alert",
         repo=repo,
         subject=str(alert_number),
-        event_key=f"code_scanning_alert:{repo.full_name}:{alert_number}:{action}:{marker}",
-        occurred_at=first_time(alert, _TIMES.get(str(action), ("updated_at", "created_at")),
-                               received_at, last_resort=("created_at",)),
+        event_key=event.event_key(EVENT, marker),
+        occurred_at=event.occurred_at(_TIMES, received_at),
         title=f"Code scanning alert #{alert_number}" + (f": {what}" if what else ""),
         installation_id=installation_id(payload),
         branch=branch_from_ref(ref),

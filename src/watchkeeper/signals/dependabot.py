@@ -12,16 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from watchkeeper.routing import Router
+from watchkeeper.signals.alert import alert_event
 from watchkeeper.signals.model import Signal, SignalKind
 from watchkeeper.signals.payload import (
     facts,
-    first_time,
     installation_id,
-    number,
     opt_section,
     opt_text,
-    repository,
-    section,
     sender_login,
 )
 
@@ -45,13 +42,10 @@ _TIMES: Mapping[str, tuple[str, ...]] = {
 
 
 def parse(payload: Mapping[str, Any], *, received_at: datetime | None = None) -> Signal | None:
-    action = payload.get("action")
-    kind = KINDS.get(action) if isinstance(action, str) else None
-    if kind is None:
+    event = alert_event(payload, KINDS)
+    if event is None:
         return None
-    alert = section(payload, "alert")
-    alert_number = number(alert, "number")
-    repo = repository(payload)
+    alert, alert_number, repo, action = event.alert, event.number, event.repo, event.action
     advisory = opt_section(alert, "security_advisory")
     vulnerability = opt_section(alert, "security_vulnerability")
     dependency = opt_section(alert, "dependency")
@@ -60,13 +54,12 @@ def parse(payload: Mapping[str, Any], *, received_at: datetime | None = None) ->
     summary = opt_text(advisory, "summary")
     marker = opt_text(alert, "updated_at") or opt_text(alert, "created_at") or ""
     return Signal(
-        kind=kind,
+        kind=event.kind,
         source="dependabot_alert",
         repo=repo,
         subject=ghsa or f"alert-{alert_number}",
-        event_key=f"dependabot_alert:{repo.full_name}:{alert_number}:{action}:{marker}",
-        occurred_at=first_time(alert, _TIMES.get(str(action), ("updated_at", "created_at")),
-                               received_at, last_resort=("created_at",)),
+        event_key=event.event_key(EVENT, marker),
+        occurred_at=event.occurred_at(_TIMES, received_at),
         title=f"Dependabot alert #{alert_number}"
         + (f": {summary}" if summary else f" ({ghsa})" if ghsa else ""),
         installation_id=installation_id(payload),

@@ -12,17 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from watchkeeper.routing import Router
+from watchkeeper.signals.alert import alert_event
 from watchkeeper.signals.model import Signal, SignalKind
 from watchkeeper.signals.payload import (
     facts,
-    first_time,
     installation_id,
-    number,
     opt_flag,
     opt_section,
     opt_text,
-    repository,
-    section,
     sender_login,
 )
 
@@ -42,26 +39,22 @@ _TIMES: Mapping[str, tuple[str, ...]] = {
 
 
 def parse(payload: Mapping[str, Any], *, received_at: datetime | None = None) -> Signal | None:
-    action = payload.get("action")
-    kind = KINDS.get(action) if isinstance(action, str) else None
-    if kind is None:
+    event = alert_event(payload, KINDS)
+    if event is None:
         return None
-    alert = section(payload, "alert")
-    alert_number = number(alert, "number")
-    repo = repository(payload)
+    alert, alert_number, repo, action = event.alert, event.number, event.repo, event.action
     secret_type = opt_text(alert, "secret_type")
     display = opt_text(alert, "secret_type_display_name") or secret_type
     marker = (opt_text(alert, "updated_at") or opt_text(alert, "resolved_at")
               or opt_text(alert, "created_at") or "")
     bypassed = opt_flag(alert, "push_protection_bypassed")
     return Signal(
-        kind=kind,
+        kind=event.kind,
         source="secret_scanning_alert",
         repo=repo,
         subject=str(alert_number),
-        event_key=f"secret_scanning_alert:{repo.full_name}:{alert_number}:{action}:{marker}",
-        occurred_at=first_time(alert, _TIMES.get(str(action), ("updated_at", "created_at")),
-                               received_at, last_resort=("created_at",)),
+        event_key=event.event_key(EVENT, marker),
+        occurred_at=event.occurred_at(_TIMES, received_at),
         title=f"Secret scanning alert #{alert_number}" + (f": {display}" if display else ""),
         installation_id=installation_id(payload),
         url=opt_text(alert, "html_url"),
