@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from watchkeeper.wiring import Runtime
 
 log = logging.getLogger("watchkeeper.features.closure")
-# A just-merged file can briefly be invisible (pitfall 12b): retry this many times first.
+# A just-merged file can briefly be invisible (reads lag writes): retry this many times first.
 FILE_ATTEMPTS = 3
 FILE_WAIT = 5.0
 

@@ -1,6 +1,6 @@
 """``GitHubGateway``: the REST calls Watchkeeper makes, answered as plain data.
 
-Raw JSON is the truth (typed models reject or drop fields GitHub sends, pitfalls 6-7), every
+Raw JSON is the truth (typed models reject some real payloads and drop undeclared fields), every
 repository name is checked before it reaches a URL (config files name tracker repositories),
 and failures arrive as ``RetryableError`` / ``PermanentError`` (see failures.py).
 """
@@ -87,7 +87,8 @@ class GitHubGateway(ActivityCalls, GitCalls, SecurityCalls):
     @asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
         """Keep HTTP connections open for this task's calls; enter it inside the worker task
-        (the clients are bound per task, pitfall 8). Calls outside a session still work."""
+        (githubkit binds its clients per task through a ContextVar). Calls outside a session
+        still work."""
         async with self._http.session():
             yield
 

@@ -42,7 +42,7 @@ log = logging.getLogger("watchkeeper.github.executor")
 ActionHandler = Callable[[Incident, Any, bool], Awaitable[Incident]]
 
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.:/-]")
-# A just-created issue can briefly 404 (pitfall 12b): retry the delivery after this long.
+# A just-created issue can briefly 404 (reads lag writes): retry the delivery after this long.
 FRESH_ISSUE_WAIT = 5.0
 
 
