@@ -7,6 +7,7 @@ The executor (github/executor.py) performs them idempotently; a dry run
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +101,9 @@ Action = (
     | Comment
 )
 
+
+class AnyAction(Protocol):
+    """Any action a decision plans: one of `Action`, or one a feature defines as a
+    dataclass and registers with the executor (notifications, postmortems, ...)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]

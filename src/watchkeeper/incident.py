@@ -18,6 +18,7 @@ from typing import Literal
 
 from watchkeeper.actions import (
     Action,
+    AnyAction,
     Comment,
     EnsureLabels,
     LabelSpec,
@@ -50,7 +51,7 @@ class Decision:
     """The record to store (None: nothing to store) and the actions to perform, in order."""
 
     incident: Incident | None
-    actions: tuple[Action, ...] = ()
+    actions: tuple[AnyAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +199,7 @@ def _occurrence(inp: _Input) -> Decision:
         return Decision(deferred, ())
     stale = _merged(updated.stale_sections, OCCURRENCE_SECTIONS)
     updated = updated.replace(stale_sections=(), sections_refreshed_at=now)
-    actions: list[Action] = [update_sections(updated, config, now, *stale,
+    actions: list[AnyAction] = [update_sections(updated, config, now, *stale,
                                              deferrable=not comment_due)]
     if comment_due:
         actions.append(Comment(updated.id, updated.tracker_repo,

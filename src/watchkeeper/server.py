@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -41,7 +41,7 @@ def build_app(
     extra_routes: Sequence[BaseRoute] = (),
     worker: Worker | None = None,
     close_store: bool = True,
-    jobs: Sequence[Callable[[], Awaitable[None]]] = (),
+    jobs: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     on_accepted: Callable[[str], None] | None = None,
     on_dead_letter: Callable[[Delivery, str], None] | None = None,
 ) -> Starlette:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -44,7 +45,7 @@ class Runtime:
     # Filled by features (watchkeeper/features): extra HTTP routes and background jobs
     # (coroutines run beside the worker for the app's lifetime, e.g. the SLA scheduler).
     routes: list[BaseRoute] = field(default_factory=list)
-    jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    jobs: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
 def build_runtime(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from watchkeeper.record import Severity
 from watchkeeper.runbook.model import Config, Match
@@ -15,7 +15,7 @@ from watchkeeper.signals.model import RepoRef, Signal
 from watchkeeper.signals.payload import MalformedPayload, facts, timestamp
 
 RULE = "alarm"
-SOURCE = "alarm"
+SOURCE: Final = "alarm"
 DEFAULT_SEVERITY: Severity = "medium"
 REPO = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
 AlarmStatus = Literal["firing", "resolved"]

@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from watchkeeper.actions import (
-    Action,
     AddLabels,
+    AnyAction,
     Comment,
     EnsureLabels,
     LabelSpec,
@@ -90,13 +90,13 @@ def on_closed(incident: Incident, event: IssueClosed, config: Config, now: datet
     unmet = [item for item in items if not item.met]
     summary = f"Definition of Done: {len(items) - len(unmet)} of {len(items)} met" + (
         "; unmet: " + "; ".join(item.detail for item in unmet) if unmet else "")
-    closed = TimelineEntry(at, event.actor, "closed", "Closed as completed", key=key)
+    closed_entry = TimelineEntry(at, event.actor, "closed", "Closed as completed", key=key)
     if dod.blocking(items) and config.closure.on_unmet == "reopen":
         refused = TimelineEntry(at, ACTOR, "dod", summary + ". Reopened: the Definition of "
                                 "Done is not met")
-        return Decision(_log(incident, closed, refused).with_done(key))
+        return Decision(_log(incident, closed_entry, refused).with_done(key))
     entry = TimelineEntry(at, ACTOR, "dod", summary)
-    done = _log(incident, closed, entry).replace(status="closed", closed_at=at)
+    done = _log(incident, closed_entry, entry).replace(status="closed", closed_at=at)
     return Decision(done.with_done(key))
 
 
@@ -157,7 +157,7 @@ def postmortem_step(incident: Incident, config: Config, now: datetime, *, key: s
 
 
 def _relabel(incident: Incident, before: str, labels: tuple[str, ...], *,
-             needs_dod: bool | None) -> list[Action]:
+             needs_dod: bool | None) -> list[AnyAction]:
     """`status:<phase>` follows the record (the phase's label goes, `status:closed` comes);
     `needs:definition-of-done` is added (True), removed if present (False) or left (None)."""
     repo, spec = incident.tracker_repo, status_label("closed")
@@ -171,7 +171,7 @@ def _relabel(incident: Incident, before: str, labels: tuple[str, ...], *,
     specs = [spec] if spec.name not in present else []
     if needs_dod and NEEDS_DOD.name not in present:
         specs.append(NEEDS_DOD)
-    actions: list[Action] = []
+    actions: list[AnyAction] = []
     if stale:
         actions.append(RemoveLabels(incident.id, repo, tuple(stale)))
     if specs:
@@ -194,7 +194,7 @@ def announce_close(incident: Incident, config: Config, now: datetime, *, key: st
     failed = next((dict(e.data).get("error") or e.text for e in incident.timeline
                    if e.key == failure_key(f"postmortem:{key}")), None)
     repo = incident.tracker_repo
-    actions: list[Action] = []
+    actions: list[AnyAction] = []
     if incident.status != "closed":  # refused: reopen
         actions += [Comment(incident.id, repo, texts.refused_comment(incident), key=done_key),
                     SetIssueState(incident.id, repo, "open")]
@@ -251,7 +251,7 @@ def on_merged(incident: Incident, event: PullMerged, config: Config, now: dateti
     evidence = (*(e for e in incident.evidence if e.key != proof.key), proof)
     before_unmet = bool(incident.closure.unmet())
     updated = _log(incident.replace(closure=closure, evidence=evidence), entry)
-    actions: list[Action] = []
+    actions: list[AnyAction] = []
     if updated.status == "closed":
         items = dod.evaluate(updated, config, at)
         updated = updated.replace(closure=_with(updated, dod=items, evaluated_at=at))

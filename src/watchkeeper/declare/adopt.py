@@ -14,6 +14,7 @@ from typing import Literal
 from watchkeeper.actions import (
     Action,
     AddLabels,
+    AnyAction,
     Comment,
     EnsureLabels,
     RemoveLabels,
@@ -117,7 +118,7 @@ def _severity_note(severity: Severity, origin: SeveritySource) -> str:
 
 
 def adoption_actions(incident: Incident, report: Report, origin: SeveritySource,
-                     config: Config, now: datetime) -> tuple[Action, ...]:
+                     config: Config, now: datetime) -> tuple[AnyAction, ...]:
     labels = incident_labels(incident)
     wanted = {label.name.lower() for label in labels}
     stale = tuple(name for name in report.labels

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from watchkeeper.record import SEVERITIES, Severity
 from watchkeeper.signals.payload import (
@@ -63,7 +63,7 @@ def read_report(payload: Mapping[str, Any], received_at: datetime) -> Report:
         repo=repository(payload).full_name,
         number=number(issue, "number"),
         title=opt_text(issue, "title") or "(untitled report)",
-        body=issue.get("body") if isinstance(issue.get("body"), str) else "",
+        body=cast(str, issue.get("body")) if isinstance(issue.get("body"), str) else "",
         reporter=opt_text(opt_section(issue, "user"), "login") or "unknown",
         sender=sender_login(payload) or "unknown",
         created_at=created,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import cast
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
@@ -69,6 +70,6 @@ def renderer(link_for: LinkMapper | None = None) -> Callable[[str], str]:
         md.core.ruler.push("watchkeeper_local_links", local_links)
 
     def render(text: str) -> str:
-        return md.render(strip_comments(text))
+        return cast(str, md.render(strip_comments(text)))
 
     return render

@@ -97,7 +97,8 @@ class Story:
     # --- the story --------------------------------------------------------------------
 
     async def play(self) -> Outcome:
-        h = lambda hours, minutes=0: timedelta(hours=hours, minutes=minutes)  # noqa: E731
+        h: Callable[..., timedelta] = (  # noqa: E731
+            lambda hours, minutes=0: timedelta(hours=hours, minutes=minutes))
         self.stage.clock.jump(self.day + h(6, 30))
         leak = commit(self.fake, BILLING, LEAKED, "Add billing provider settings")
         self.say.step(self.stage.clock.now(), "carol pushes \"Add billing provider settings\" "

@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from watchkeeper.actions import (
-    Action,
     AddLabels,
+    AnyAction,
     Comment,
     EnsureLabels,
     OpenIssue,
@@ -126,7 +126,7 @@ def _reopen(previous: Incident, signal: Signal, config: Config, now: datetime,
             f"{utc(signal.occurred_at)}, {after} after incident {neutralise(iid, max_len=64)} "
             f"was closed (reopening window: {config.reopen_window_days} days). "
             "Re-validate containment; the incident stays open until people close it again.")
-    actions: tuple[Action, ...] = (
+    actions: tuple[AnyAction, ...] = (
         SetIssueState(iid, repo, "open"),
         EnsureLabels(repo, (status_label(status),)),
         RemoveLabels(iid, repo, (status_label(previous.status).name,)),

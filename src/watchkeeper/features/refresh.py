@@ -28,6 +28,7 @@ MAX_STALE = timedelta(minutes=5)  # an issue lags its record at most this long i
 
 async def refresh_pass(runtime: Runtime) -> list[str]:
     """Refresh every incident whose coalesced sections are due; returns their IDs."""
+    refreshed: list[str]
     pipeline, refreshed = runtime.pipeline, []
     stale = [i for i in await runtime.store.list_incidents(open_only=True)
              if i.stale_sections and i.issue_number is not None

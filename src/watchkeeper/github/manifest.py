@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -82,7 +82,8 @@ def parse_registration(data: Any) -> AppRegistration:
     """Read the conversion response; only the fields Watchkeeper writes or shows are required."""
     if not isinstance(data, dict):
         raise ManifestConversionError("GitHub returned an unexpected response")
-    owner = data.get("owner") if isinstance(data.get("owner"), dict) else {}
+    owner: dict[str, Any] = (cast(dict[str, Any], data.get("owner"))
+                             if isinstance(data.get("owner"), dict) else {})
     try:
         return AppRegistration(
             id=int(data["id"]),

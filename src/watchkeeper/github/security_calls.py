@@ -41,7 +41,9 @@ class InstallationView:
 
 class _Host(Protocol):
     _http: Requester
-    _json: Callable[..., Awaitable[Any]]
+
+    @property
+    def _json(self) -> Callable[..., Awaitable[Any]]: ...
 
 
 class SecurityCalls:

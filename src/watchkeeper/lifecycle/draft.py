@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from watchkeeper.actions import (
-    Action,
     AddLabels,
+    AnyAction,
     Comment,
     EnsureLabels,
     LabelSpec,
@@ -44,7 +44,7 @@ class Draft:
     sections: set[str] = field(default_factory=set)
     retitle: bool = False
     replies: list[Comment] = field(default_factory=list)
-    notices: list[Action] = field(default_factory=list)  # outgoing notifications, sent last
+    notices: list[AnyAction] = field(default_factory=list)  # outgoing notifications, sent last
 
     @classmethod
     def start(cls, incident: Incident, config: Config, now: datetime) -> Draft:
@@ -81,7 +81,7 @@ class Draft:
     def decision(self) -> Decision:
         self._follow_status()
         inc = self.incident
-        actions: list[Action] = []
+        actions: list[AnyAction] = []
         if self.ensure:
             actions.append(EnsureLabels(inc.tracker_repo, tuple(self.ensure)))
         removals = tuple(name for name in self.remove if name not in self.add)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -175,11 +176,12 @@ def _syntax_problem(source: str, exc: yaml.MarkedYAMLError) -> Problem:
                    "check the indentation, quotes and brackets around this line")
 
 
-class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+class _Loader(yaml.SafeLoader):
     """SafeLoader, except that an impossible date ("2025-13-01") stays a string, so
     validation can point at its line instead of the whole file failing."""
 
-    def construct_yaml_timestamp(self, node: Node) -> object:
+    def construct_yaml_timestamp(  # type: ignore[override]  # a bad date stays a string
+            self, node: ScalarNode) -> object:
         try:
             return super().construct_yaml_timestamp(node)
         except ValueError:
@@ -216,7 +218,7 @@ def parse(text: str, source: str) -> tuple[Document | None, list[Problem]]:
         return None, [
             Problem(source, *_mark(bad), f"tag {bad.tag!r} is not allowed",
                     "only plain YAML is accepted: remove the tag")
-            for bad in _refused_tags(node)
+            for bad in _refused_tags(cast(Node, node))
         ]
     except _TooComplex as exc:
         return None, [Problem(source, *_mark(exc.node), f"YAML is too complex: {exc}",

@@ -42,7 +42,7 @@ def list_check_runs_for_ref(world: World, req: Req) -> Resp:
             if run.get("head_sha") == sha and (name is None or run.get("name") == name)]
     if req.query.get("filter", "latest") == "latest":
         names: set[object] = set()
-        runs = [run for run in runs if not (run.get("name") in names or names.add(run.get("name")))]
+        runs = [run for run in runs if not (run.get("name") in names or names.add(run.get("name")))]  # type: ignore[func-returns-value]
     body = [{**run, "html_url": f"{world.web_url}/{r.full_name}/runs/{run['id']}",
              "app": shapes.app(world)} for run in runs]
     return Resp(200, {"total_count": len(body), "check_runs": body})
