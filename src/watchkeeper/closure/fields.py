@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from watchkeeper.closure import facts
+from watchkeeper.lifecycle.phases import sla_deadlines
 from watchkeeper.record import Evidence, Incident
 from watchkeeper.render.checklist import iter_items
 from watchkeeper.render.escape import code, link, mention, neutralise
 from watchkeeper.render.sections import EVIDENCE_NAMES, ROLE_TITLES, SOURCE_NAMES
 from watchkeeper.render.times import duration, utc
-from watchkeeper.runbook.calendar import CalendarError
-from watchkeeper.runbook.model import CalendarConfig, Config
-from watchkeeper.runbook.sla import deadlines
+from watchkeeper.runbook.model import Config
 
 PLACEHOLDER = "_To fill in:"
 BR = "<br>"
@@ -58,19 +57,6 @@ def severity(incident: Incident) -> str:
             neutralise(entry.text, max_len=200)
         parts.append(f"{utc(entry.at)}: {what} by {_who(entry.actor)}")
     return _join(parts)
-
-
-def sla_deadlines(incident: Incident, config: Config) -> dict[str, datetime | None]:
-    targets = config.sla.get(incident.severity)
-    if targets is None:
-        return {}
-    release = incident.sla_clock.release_due
-    try:
-        return deadlines(incident.detected_at, targets, config.calendar,
-                         next_release_due=release)
-    except CalendarError:
-        return deadlines(incident.detected_at, targets, CalendarConfig(),
-                         next_release_due=release)
 
 
 def sla_verdict(incident: Incident, config: Config, step: str, reached: datetime | None,

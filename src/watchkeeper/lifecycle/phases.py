@@ -15,9 +15,8 @@ from watchkeeper.lifecycle.draft import Draft
 from watchkeeper.record import MILESTONES, Incident
 from watchkeeper.render.checklist import iter_items
 from watchkeeper.render.times import duration
-from watchkeeper.runbook.calendar import CalendarError
-from watchkeeper.runbook.model import CalendarConfig, Config
-from watchkeeper.runbook.sla import deadlines
+from watchkeeper.runbook.model import Config
+from watchkeeper.runbook.sla import deadlines_with_fallback
 
 TITLES = {"acknowledged": "Acknowledged", "contained": "Contained", "fixed": "Fixed"}
 SLA_STEP = {"acknowledged": "acknowledge", "contained": "contain", "fixed": "fix"}
@@ -41,13 +40,9 @@ def sla_deadlines(incident: Incident, config: Config) -> dict[str, datetime | No
     targets = config.sla.get(incident.severity)
     if targets is None:
         return {}
-    release = incident.sla_clock.release_due
-    try:
-        return deadlines(incident.detected_at, targets, config.calendar,
-                         next_release_due=release)
-    except CalendarError:
-        return deadlines(incident.detected_at, targets, CalendarConfig(),
-                         next_release_due=release)
+    due, _, _ = deadlines_with_fallback(incident.detected_at, targets, config.calendar,
+                                        next_release_due=incident.sla_clock.release_due)
+    return due
 
 
 def verdict(incident: Incident, config: Config, milestone: str, at: datetime) -> str:

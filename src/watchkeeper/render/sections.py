@@ -14,9 +14,8 @@ from watchkeeper.record import Evidence, Incident, TimelineEntry
 from watchkeeper.render.checklist import render_checklist
 from watchkeeper.render.escape import code, link, mention, neutralise
 from watchkeeper.render.times import duration, utc
-from watchkeeper.runbook.calendar import CalendarError
 from watchkeeper.runbook.model import CalendarConfig, Config
-from watchkeeper.runbook.sla import deadlines
+from watchkeeper.runbook.sla import deadlines_with_fallback
 
 SOURCE_NAMES = {
     "workflow_run": "Workflow run",
@@ -152,15 +151,12 @@ def sla(incident: Incident, config: Config, now: datetime) -> str:
     if targets is None:
         return "\n".join([*header, f"No SLA targets are configured for {incident.severity}."])
     notes: list[str] = []
-    calendar = config.calendar
     # "next release": the due date of the next open milestone, as the SLA clock found it.
-    release_due = incident.sla_clock.release_due
-    try:
-        due = deadlines(incident.detected_at, targets, calendar, next_release_due=release_due)
-    except CalendarError as exc:
-        calendar = CalendarConfig()
-        due = deadlines(incident.detected_at, targets, calendar, next_release_due=release_due)
-        notes.append(f"The configured calendar is unusable ({neutralise(str(exc))}); "
+    due, calendar, problem = deadlines_with_fallback(
+        incident.detected_at, targets, config.calendar,
+        next_release_due=incident.sla_clock.release_due)
+    if problem is not None:
+        notes.append(f"The configured calendar is unusable ({neutralise(str(problem))}); "
                      "Mon–Fri UTC applies.")
     lines = [*header, f"Severity **{incident.severity}**. Clocks start at detection, "
              f"{utc(incident.detected_at)}."]

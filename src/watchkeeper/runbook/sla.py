@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from watchkeeper.runbook.calendar import WorkCalendar
+from watchkeeper.runbook.calendar import CalendarError, WorkCalendar
 from watchkeeper.runbook.model import CalendarConfig, Duration, SlaTargets
 
 MILESTONES: tuple[str, ...] = ("acknowledge", "contain", "fix")
@@ -59,6 +59,25 @@ def deadlines(
         name: deadline(detected_at, getattr(targets, name), cal, next_release_due=next_release_due)
         for name in MILESTONES
     }
+
+
+def deadlines_with_fallback(
+    detected_at: datetime,
+    targets: SlaTargets,
+    calendar: CalendarConfig,
+    *,
+    next_release_due: datetime | None = None,
+) -> tuple[dict[str, datetime | None], CalendarConfig, CalendarError | None]:
+    """`deadlines`, falling back to Monday-Friday UTC when the configured calendar is
+    unusable (an unknown timezone or holiday country): a broken config never stops the
+    clock. Returns the deadlines, the calendar used and the problem, if any."""
+    try:
+        return deadlines(detected_at, targets, calendar,
+                         next_release_due=next_release_due), calendar, None
+    except CalendarError as exc:
+        fallback = CalendarConfig()
+        return deadlines(detected_at, targets, fallback,
+                         next_release_due=next_release_due), fallback, exc
 
 
 def format_duration(td: timedelta) -> str:

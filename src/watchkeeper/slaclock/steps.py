@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from watchkeeper.record import Incident
-from watchkeeper.runbook.calendar import CalendarError
-from watchkeeper.runbook.model import CalendarConfig, Config, SlaTargets
+from watchkeeper.runbook.model import Config, SlaTargets
 from watchkeeper.runbook.sla import MILESTONES as STEPS
-from watchkeeper.runbook.sla import deadlines
+from watchkeeper.runbook.sla import deadlines_with_fallback
 
 __all__ = ["STEPS", "Timer", "breach_key", "clock_basis", "deadlines_for", "needs_check",
            "needs_release", "override_key", "reminder_key", "step_met", "timers"]
@@ -63,12 +62,9 @@ def deadlines_for(
     targets = targets_for(incident, config)
     if targets is None:
         return dict.fromkeys(STEPS)
-    try:
-        return deadlines(incident.detected_at, targets, config.calendar,
-                         next_release_due=release_due)
-    except CalendarError:
-        return deadlines(incident.detected_at, targets, CalendarConfig(),
-                         next_release_due=release_due)
+    due, _, _ = deadlines_with_fallback(incident.detected_at, targets, config.calendar,
+                                        next_release_due=release_due)
+    return due
 
 
 def needs_release(incident: Incident, config: Config) -> bool:
